@@ -68,7 +68,8 @@ func WriteSOUPLine(w io.Writer, e SOUPEntry) error {
 const MaxSOUPLine = 1 << 20
 
 // ReadSOUP streams a SOUP list, calling fn for every entry. Lines are decoded
-// strictly; an error names the line.
+// strictly; an error names the line. An entry may lack any field, the name
+// included: an SBOM may say that little, and the policy reports the gap.
 func ReadSOUP(r io.Reader, fn func(SOUPEntry) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxSOUPLine)
@@ -81,9 +82,6 @@ func ReadSOUP(r io.Reader, fn func(SOUPEntry) error) error {
 		var e SOUPEntry
 		if err := DecodeStrictJSON(bytes.NewReader(sc.Bytes()), &e, MaxSOUPLine); err != nil {
 			return Errorf(KindInvalid, "SOUP list line %d: %v", line, err)
-		}
-		if e.Name == "" {
-			return Errorf(KindInvalid, "SOUP list line %d: name is empty", line)
 		}
 		if err := fn(e); err != nil {
 			return err

@@ -1,0 +1,489 @@
+// Package config reads evident.yaml, the file a project adds to describe its
+// product and components, with github.com/spf13/viper, applies overrides from
+// EVIDENT_* environment variables and --set flags, validates it, and resolves
+// its globs to files.
+//
+// Every path in the file is relative to the file's directory and must stay
+// inside it: evidence is recorded under those relative names, so a path that
+// escapes the project could not be named truthfully.
+//
+// Overrides. Scalar keys map to environment variables the viper way:
+// product.version is EVIDENT_PRODUCT_VERSION. Component keys are addressed by
+// component name: components.wm-firmware.version is
+// EVIDENT_COMPONENTS_WM_FIRMWARE_VERSION (name upper-cased, every character
+// that is not a letter or digit turned into "_") and --set
+// components.wm-firmware.version=3.1.3 on the command line. List keys take a
+// comma-separated value. Flags win over the environment, which wins over the
+// file.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/evident-dev/evident/internal/evidence"
+)
+
+// DefaultFile is the config file looked for when none is named.
+const DefaultFile = "evident.yaml"
+
+// EnvPrefix is the prefix of every environment override.
+const EnvPrefix = "EVIDENT"
+
+// Config is a parsed evident.yaml.
+type Config struct {
+	// File is the absolute path of the config file, Dir its directory.
+	File string `mapstructure:"-"`
+	Dir  string `mapstructure:"-"`
+
+	Product    Product     `mapstructure:"product"`
+	Components []Component `mapstructure:"components"`
+	// Policy is an optional policy file overriding the built-in class table.
+	Policy string `mapstructure:"policy"`
+}
+
+// Product names the product being released.
+type Product struct {
+	Name    string `mapstructure:"name"`
+	Version string `mapstructure:"version"`
+}
+
+// Component is one component's entry.
+type Component struct {
+	Name        string `mapstructure:"name"`
+	Kind        string `mapstructure:"kind"`
+	Version     string `mapstructure:"version"`
+	SafetyClass string `mapstructure:"safetyClass"`
+
+	Artifacts []string `mapstructure:"artifacts"` // globs of released files
+	Images    []string `mapstructure:"images"`    // container images by digest: NAME@sha256:HEX
+	Tests     []Test   `mapstructure:"tests"`
+	SBOM      []string `mapstructure:"sbom"`
+	Anomalies []string `mapstructure:"anomalies"`
+
+	ReleaseNotes  string      `mapstructure:"releaseNotes"`
+	Configuration []string    `mapstructure:"configuration"` // e.g. cloud configuration files
+	Migrations    *Migrations `mapstructure:"migrations"`
+	Installation  string      `mapstructure:"installation"` // installation / update procedure
+	Other         []string    `mapstructure:"other"`
+
+	Build Build `mapstructure:"build"`
+}
+
+// Test is one test-report source.
+type Test struct {
+	Path   string `mapstructure:"path"`
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"` // junit-xml (default), go-test-json, go-test-text
+}
+
+// Migrations names a database schema version and the migration files.
+type Migrations struct {
+	Version string   `mapstructure:"version"`
+	Files   []string `mapstructure:"files"`
+}
+
+// Build describes how the component was built, for its provenance.
+type Build struct {
+	Command   string `mapstructure:"command"`
+	Toolchain []Tool `mapstructure:"toolchain"`
+}
+
+// Tool is a toolchain entry.
+type Tool struct {
+	Name    string `mapstructure:"name"`
+	Version string `mapstructure:"version"`
+}
+
+// LoadOptions says where the config is and what overrides it.
+type LoadOptions struct {
+	// Path of the config file; DefaultFile when empty.
+	Path string
+	// LookupEnv reads the environment (os.LookupEnv in main; nil: none).
+	LookupEnv func(string) (string, bool)
+	// Sets are KEY=VALUE overrides from the command line, applied last.
+	Sets []string
+}
+
+// Load reads, overrides and validates a config file. Errors name the file
+// and the key.
+func Load(opts LoadOptions) (*Config, error) {
+	path := opts.Path
+	if path == "" {
+		path = DefaultFile
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	st, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: no such file (name another with --config)", path)
+	case err != nil:
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	case st.IsDir():
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: is a directory, want a YAML file", path)
+	}
+
+	v := viper.New()
+	v.SetConfigFile(abs)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	var cfg Config
+	if err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) {
+		dc.ZeroFields = true
+	}); err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %s", path, describeDecodeError(err, abs))
+	}
+	cfg.File = abs
+	cfg.Dir = filepath.Dir(abs)
+
+	if err := cfg.applyOverrides(opts); err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	return &cfg, nil
+}
+
+// describeDecodeError turns mapstructure's messages, which speak of
+// lower-cased keys and Go types, into something a YAML author recognises:
+// unknown keys are named as spelled in the file, with their line.
+func describeDecodeError(err error, file string) string {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):", "")
+	msg = strings.ReplaceAll(msg, "'' ", "")
+	msg = strings.Join(strings.Fields(msg), " ")
+	i := strings.Index(msg, "has invalid keys: ")
+	if i < 0 {
+		return msg
+	}
+	where := strings.Trim(strings.TrimSpace(msg[:i]), "'")
+	keys := strings.Split(msg[i+len("has invalid keys: "):], ", ")
+	spelled := keyLines(file)
+	var parts []string
+	for _, k := range keys {
+		k = strings.TrimSpace(k)
+		if s, ok := spelled[k]; ok {
+			parts = append(parts, fmt.Sprintf("unknown key %q at line %d", s.key, s.line))
+		} else {
+			parts = append(parts, fmt.Sprintf("unknown key %q", k))
+		}
+	}
+	if where != "" {
+		return where + ": " + strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, ", ")
+}
+
+type spelledKey struct {
+	key  string
+	line int
+}
+
+// keyLines maps every lower-cased mapping key of a YAML file to its first
+// spelling and line. Viper lower-cases keys; this recovers what the user wrote.
+func keyLines(file string) map[string]spelledKey {
+	out := map[string]spelledKey{}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return out
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(b, &root) != nil {
+		return out
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if _, seen := out[strings.ToLower(k.Value)]; !seen {
+					out[strings.ToLower(k.Value)] = spelledKey{k.Value, k.Line}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&root)
+	return out
+}
+
+// componentKeys are the component keys an override may set, with whether
+// they are lists.
+var componentKeys = map[string]bool{
+	"kind": false, "version": false, "safetyClass": false, "releaseNotes": false, "installation": false,
+	"artifacts": true, "images": true, "sbom": true, "anomalies": true, "configuration": true, "other": true,
+	"build.command": false, "migrations.version": false,
+}
+
+// topKeys are the top-level keys an override may set.
+var topKeys = []string{"product.name", "product.version", "policy"}
+
+func (c *Config) applyOverrides(opts LoadOptions) error {
+	type override struct{ key, value, from string }
+	var ovs []override
+	if opts.LookupEnv != nil {
+		for _, k := range topKeys {
+			if val, ok := opts.LookupEnv(EnvName(k)); ok {
+				ovs = append(ovs, override{k, val, EnvName(k)})
+			}
+		}
+		for _, comp := range c.Components {
+			keys := make([]string, 0, len(componentKeys))
+			for k := range componentKeys {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				full := "components." + comp.Name + "." + k
+				if val, ok := opts.LookupEnv(EnvName(full)); ok {
+					ovs = append(ovs, override{full, val, EnvName(full)})
+				}
+			}
+		}
+	}
+	for _, s := range opts.Sets {
+		k, val, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--set %q: want KEY=VALUE", s)
+		}
+		ovs = append(ovs, override{k, val, "--set " + k})
+	}
+	for _, o := range ovs {
+		if err := c.set(o.key, o.value); err != nil {
+			return fmt.Errorf("%s: %w", o.from, err)
+		}
+	}
+	return nil
+}
+
+// EnvName returns the environment variable that overrides key.
+func EnvName(key string) string {
+	var b strings.Builder
+	b.WriteString(EnvPrefix)
+	b.WriteByte('_')
+	for _, r := range key {
+		switch {
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func (c *Config) set(key, value string) error {
+	switch key {
+	case "product.name":
+		c.Product.Name = value
+		return nil
+	case "product.version":
+		c.Product.Version = value
+		return nil
+	case "policy":
+		c.Policy = value
+		return nil
+	}
+	rest, ok := strings.CutPrefix(key, "components.")
+	if !ok {
+		return fmt.Errorf("unknown key %q (overridable: %s, components.NAME.KEY)", key, strings.Join(topKeys, ", "))
+	}
+	var comp *Component
+	var field string
+	// Component names may contain dots, so match the longest known name.
+	for i := range c.Components {
+		n := c.Components[i].Name
+		if strings.HasPrefix(rest, n+".") && (comp == nil || len(n) > len(comp.Name)) {
+			comp, field = &c.Components[i], strings.TrimPrefix(rest, n+".")
+		}
+	}
+	if comp == nil {
+		return fmt.Errorf("key %q names no component of this config", key)
+	}
+	isList, known := componentKeys[field]
+	if !known {
+		return fmt.Errorf("key %q: %q cannot be overridden", key, field)
+	}
+	var list []string
+	if isList {
+		for _, p := range strings.Split(value, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				list = append(list, p)
+			}
+		}
+	}
+	switch field {
+	case "kind":
+		comp.Kind = value
+	case "version":
+		comp.Version = value
+	case "safetyClass":
+		comp.SafetyClass = value
+	case "releaseNotes":
+		comp.ReleaseNotes = value
+	case "installation":
+		comp.Installation = value
+	case "build.command":
+		comp.Build.Command = value
+	case "migrations.version":
+		if comp.Migrations == nil {
+			comp.Migrations = &Migrations{}
+		}
+		comp.Migrations.Version = value
+	case "artifacts":
+		comp.Artifacts = list
+	case "images":
+		comp.Images = list
+	case "sbom":
+		comp.SBOM = list
+	case "anomalies":
+		comp.Anomalies = list
+	case "configuration":
+		comp.Configuration = list
+	case "other":
+		comp.Other = list
+	}
+	return nil
+}
+
+// Validate checks names, versions, enums and that every path is relative and
+// stays inside the config's directory. It does not touch the file system.
+func (c *Config) Validate() error {
+	var probs []string
+	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+	if err := evidence.ValidateName("product.name", c.Product.Name); err != nil {
+		add("%v", err)
+	}
+	if err := evidence.ValidateVersion("product.version", c.Product.Version); err != nil {
+		add("%v", err)
+	}
+	if len(c.Components) == 0 {
+		add("components: list at least one component")
+	}
+	if c.Policy != "" {
+		if err := checkPattern("policy", c.Policy); err != nil {
+			add("%v", err)
+		}
+	}
+	seen := map[string]int{}
+	for i, comp := range c.Components {
+		where := fmt.Sprintf("components[%d]", i)
+		if comp.Name != "" {
+			where = fmt.Sprintf("components[%d] (%s)", i, comp.Name)
+		}
+		if err := evidence.ValidateName(where+".name", comp.Name); err != nil {
+			add("%v", err)
+		} else if j, dup := seen[comp.Name]; dup {
+			add("%s: name %q is already used by components[%d]", where, comp.Name, j)
+		} else {
+			seen[comp.Name] = i
+		}
+		if err := evidence.ValidateVersion(where+".version", comp.Version); err != nil {
+			add("%v", err)
+		}
+		if !evidence.ComponentKind(comp.Kind).Valid() {
+			add("%s.kind %q: want one of %v", where, comp.Kind, evidence.ComponentKinds)
+		}
+		if !evidence.Class(comp.SafetyClass).Valid() {
+			add("%s.safetyClass %q: want A, B or C", where, comp.SafetyClass)
+		}
+		if len(comp.Artifacts) == 0 && len(comp.Images) == 0 {
+			add("%s: list the released files under artifacts (or images for container images)", where)
+		}
+		for key, pats := range map[string][]string{
+			"artifacts": comp.Artifacts, "sbom": comp.SBOM, "anomalies": comp.Anomalies,
+			"configuration": comp.Configuration, "other": comp.Other,
+		} {
+			for _, p := range pats {
+				if err := checkPattern(where+"."+key, p); err != nil {
+					add("%v", err)
+				}
+			}
+		}
+		for _, p := range []struct{ key, val string }{{"releaseNotes", comp.ReleaseNotes}, {"installation", comp.Installation}} {
+			if p.val != "" {
+				if err := checkPattern(where+"."+p.key, p.val); err != nil {
+					add("%v", err)
+				}
+			}
+		}
+		if comp.Migrations != nil {
+			if err := evidence.ValidateVersion(where+".migrations.version", comp.Migrations.Version); err != nil {
+				add("%v", err)
+			}
+			for _, p := range comp.Migrations.Files {
+				if err := checkPattern(where+".migrations.files", p); err != nil {
+					add("%v", err)
+				}
+			}
+		}
+		for j, img := range comp.Images {
+			if _, _, err := ParseImage(img); err != nil {
+				add("%s.images[%d]: %v", where, j, err)
+			}
+		}
+		for j, t := range comp.Tests {
+			tw := fmt.Sprintf("%s.tests[%d]", where, j)
+			if t.Path == "" {
+				add("%s.path is empty", tw)
+			} else if err := checkPattern(tw+".path", t.Path); err != nil {
+				add("%v", err)
+			}
+			if !evidence.TestLevel(t.Level).Valid() {
+				add("%s.level %q: want one of %v", tw, t.Level, evidence.TestLevels)
+			}
+			switch t.Format {
+			case "", evidence.FormatJUnitXML, evidence.FormatGoTestJSON, evidence.FormatGoTestText:
+			default:
+				add("%s.format %q: want %s (default), %s or %s", tw, t.Format,
+					evidence.FormatJUnitXML, evidence.FormatGoTestJSON, evidence.FormatGoTestText)
+			}
+		}
+		for j, tool := range comp.Build.Toolchain {
+			if tool.Name == "" || tool.Version == "" {
+				add("%s.build.toolchain[%d]: name and version are both required", where, j)
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return errors.New(strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// checkPattern refuses absolute paths, backslashes and patterns that climb
+// out of the config directory.
+func checkPattern(key, p string) error {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return fmt.Errorf("%s: empty path", key)
+	case filepath.IsAbs(p) || strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%s: %q is absolute; paths are relative to the config file", key, p)
+	case strings.Contains(p, "\\"):
+		return fmt.Errorf("%s: %q: use forward slashes", key, p)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return fmt.Errorf("%s: %q leaves the config file's directory", key, p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+// Package verify checks a sealed release offline: the signature over the
+// manifest, that the signed statement names exactly the released artifacts,
+// that every evidence file is present with its recorded digest, that every
+// summary in the manifest is what the evidence actually says (each file is
+// parsed again), and that the archived policy still gives the recorded
+// result. It needs nothing but the release's files and the trusted keys.
+//
+// Verification fails closed. Report.OK is true only when every check ran and
+// passed; a check that could not run is a failure, never a skip.
+package verify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/evident-dev/evident/internal/digest"
+	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/policy"
+	"github.com/evident-dev/evident/internal/sign"
+)
+
+// File names inside a release directory or audit pack.
+const (
+	ManifestFile = "manifest.json"
+	BundleFile   = "bundle.sigstore.json"
+	EvidenceDir  = "evidence"
+)
+
+// EvidencePath is where an evidence blob lives inside a release: evidence/sha256/<hex>.
+func EvidencePath(d digest.Digest) string { return path.Join(EvidenceDir, digest.Algorithm, d.Hex()) }
+
+// Options says whom to trust and what else to check.
+type Options struct {
+	Trust sign.Trust
+	// Policy, when set, is an auditor's own policy the release must also
+	// pass, in addition to the archived one it was sealed under.
+	Policy *policy.Policy
+	// Allowed reports whether a file other than the manifest, the bundle
+	// and referenced evidence may be present (audit packs carry more). A
+	// file not allowed fails verification: a release directory holds
+	// nothing unaccounted for.
+	Allowed func(name string) bool
+}
+
+// Check is one verification step and its outcome.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// Report is the outcome of verifying one release.
+type Report struct {
+	OK             bool               `json:"ok"`
+	Release        string             `json:"release,omitempty"`
+	ManifestDigest string             `json:"manifestDigest,omitempty"`
+	SignerKeyID    string             `json:"signerKeyId,omitempty"`
+	Artifacts      int                `json:"artifacts"`
+	EvidenceFiles  int                `json:"evidenceFiles"`
+	Checks         []Check            `json:"checks"`
+	Manifest       *evidence.Manifest `json:"-"`
+}
+
+func (r *Report) pass(name, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, OK: true, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (r *Report) fail(name, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, OK: false, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Failures returns the checks that failed.
+func (r *Report) Failures() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Err returns nil when the report is OK, else a KindVerification error that
+// lists every failed check.
+func (r *Report) Err() error {
+	if r.OK {
+		return nil
+	}
+	var parts []string
+	for _, c := range r.Failures() {
+		parts = append(parts, c.Name+": "+c.Detail)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "nothing was verified")
+	}
+	return evidence.Errorf(evidence.KindVerification, "verification failed: %s", strings.Join(parts, "; "))
+}
+
+// Release verifies the release stored in fsys. It returns a report in every
+// case; the error is for failures to read at all (a missing directory).
+func Release(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
+	r := &Report{}
+	if len(opts.Trust.Keys) == 0 {
+		r.fail("trust", "no trusted key was given (--key PUB); a signature cannot be checked against nothing")
+		return r, nil
+	}
+
+	// 1. The manifest file, strictly decoded and in canonical form.
+	mb, err := readSmall(fsys, ManifestFile, evidence.MaxManifestSize)
+	if err != nil {
+		r.fail("manifest", "%v", err)
+		return r, nil
+	}
+	m, err := evidence.DecodeManifest(bytes.NewReader(mb))
+	if err != nil {
+		r.fail("manifest", "%v", err)
+		return r, nil
+	}
+	canon, err := m.Encode()
+	if err != nil || !bytes.Equal(canon, mb) {
+		r.fail("manifest", "manifest.json is not in canonical form (was it edited?)")
+		return r, nil
+	}
+	md := digest.FromBytes(mb)
+	r.Release, r.ManifestDigest, r.Manifest = m.Ref().String(), md.String(), m
+	r.pass("manifest", "%s, schema %s, %d components", r.Release, m.SchemaVersion, len(m.Components))
+
+	// 2. The signature, and that it was made over this manifest.
+	bb, err := readSmall(fsys, BundleFile, sign.MaxBundleSize)
+	if err != nil {
+		r.fail("signature", "%v", err)
+		return r, nil
+	}
+	v, err := sign.Verify(ctx, bb, opts.Trust)
+	if err != nil {
+		r.fail("signature", "%v", err)
+		return r, nil
+	}
+	r.SignerKeyID = v.SignerKeyID
+	r.pass("signature", "DSSE signature verified with trusted key %s", v.SignerKeyID)
+
+	st := v.Statement
+	if st.PredicateType != evidence.PredicateTypeRelease {
+		r.fail("statement", "predicate type %q, want %q", st.PredicateType, evidence.PredicateTypeRelease)
+		return r, nil
+	}
+	if !bytes.Equal(bytes.TrimSpace(st.Predicate), bytes.TrimSpace(mb)) {
+		r.fail("statement", "the signed predicate is not this manifest.json")
+		return r, nil
+	}
+	r.pass("statement", "the signed statement's predicate is manifest.json (%s)", md)
+
+	// 3. Subjects: exactly the released artifacts.
+	checkSubjects(r, m, st)
+
+	// 4. Evidence files: present, digest and size as recorded, nothing else.
+	verified := checkEvidence(ctx, r, fsys, m, opts.Allowed)
+
+	// 5. Summaries re-derived from the evidence.
+	if verified {
+		checkSummaries(ctx, r, fsys, m)
+	}
+
+	// 6. The archived policy, re-evaluated, and an auditor's own.
+	checkPolicy(r, fsys, m, opts.Policy)
+
+	r.OK = len(r.Failures()) == 0 && r.Artifacts > 0
+	return r, nil
+}
+
+func checkSubjects(r *Report, m *evidence.Manifest, st *sign.Statement) {
+	want := map[string]digest.Digest{}
+	for _, c := range m.Components {
+		for _, a := range c.Artifacts {
+			want[a.Name] = a.Digest
+		}
+	}
+	got := map[string]digest.Digest{}
+	for _, s := range st.Subjects {
+		got[s.Name] = s.Digest
+	}
+	var probs []string
+	for name, d := range want {
+		if g, ok := got[name]; !ok {
+			probs = append(probs, fmt.Sprintf("artifact %s is not a signed subject", name))
+		} else if g != d {
+			probs = append(probs, fmt.Sprintf("artifact %s: manifest says %s, signature covers %s", name, d, g))
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			probs = append(probs, fmt.Sprintf("signed subject %s is not an artifact of the manifest", name))
+		}
+	}
+	sort.Strings(probs)
+	r.Artifacts = len(want)
+	switch {
+	case len(want) == 0:
+		r.fail("subjects", "the release records no artifacts: nothing to verify")
+	case len(probs) > 0:
+		r.fail("subjects", "%s", strings.Join(probs, "; "))
+	default:
+		r.pass("subjects", "the signature covers exactly the %d released artifact(s)", len(want))
+	}
+}
+
+func checkEvidence(ctx context.Context, r *Report, fsys fs.FS, m *evidence.Manifest, allowed func(string) bool) bool {
+	sizes := map[digest.Digest]int64{}
+	var probs []string
+	for _, ref := range m.AllEvidence() {
+		if s, ok := sizes[ref.Digest]; ok && s != ref.Size {
+			probs = append(probs, fmt.Sprintf("%s: two sizes recorded for %s", ref.Name, ref.Digest))
+		}
+		sizes[ref.Digest] = ref.Size
+	}
+	for _, d := range m.EvidenceDigests() {
+		if err := ctx.Err(); err != nil {
+			r.fail("evidence", "%v", err)
+			return false
+		}
+		if err := checkBlob(fsys, d, sizes[d]); err != nil {
+			probs = append(probs, fmt.Sprintf("%s (%s): %v", namesOf(m, d), d, err))
+		}
+	}
+	// Nothing unaccounted for.
+	referenced := map[string]bool{ManifestFile: true, BundleFile: true}
+	for d := range sizes {
+		referenced[EvidencePath(d)] = true
+	}
+	_ = fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("%s: %v", p, err))
+			return nil
+		}
+		if de.IsDir() || referenced[p] || (allowed != nil && allowed(p)) {
+			return nil
+		}
+		probs = append(probs, fmt.Sprintf("%s: not part of the release", p))
+		return nil
+	})
+	r.EvidenceFiles = len(sizes)
+	if len(probs) > 0 {
+		r.fail("evidence", "%s", strings.Join(probs, "; "))
+		return false
+	}
+	r.pass("evidence", "all %d evidence file(s) present with their recorded sha256 and size", len(sizes))
+	return true
+}
+
+func checkBlob(fsys fs.FS, d digest.Digest, size int64) error {
+	f, err := fsys.Open(EvidencePath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("missing")
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	vr := digest.NewVerifyingReader(f, d, size)
+	if _, err := io.Copy(io.Discard, vr); err != nil {
+		if errors.Is(err, digest.ErrMismatch) {
+			return fmt.Errorf("content changed: %v", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// namesOf lists the evidence names recorded for a digest.
+func namesOf(m *evidence.Manifest, d digest.Digest) string {
+	var names []string
+	for _, ref := range m.AllEvidence() {
+		if ref.Digest == d {
+			names = append(names, ref.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// readSmall reads a whole small file, refusing one over max bytes.
+func readSmall(fsys fs.FS, name string, max int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is missing", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
+	}
+	return b, nil
+}
