@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/policy"
+	"github.com/evident-dev/evident/internal/sign"
+	"github.com/evident-dev/evident/internal/verify"
+)
+
+type verifyOptions struct {
+	keys   []string
+	policy string
+	json   bool
+}
+
+func (a *app) verifyCommand() *cobra.Command {
+	var o verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify DIR --key PUB",
+		Short: "Verify a sealed release offline",
+		Long: `Verify a sealed release directory offline: the signature with the trusted public
+key(s), that the signed statement covers exactly the released artifacts, that every
+evidence file is present and unchanged, that every summary in the manifest is what the
+evidence says (each file is parsed again), and that the archived policy still passes.
+
+Exit code 0 when everything verified, 3 when anything did not (the report says what).`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runVerify(cmd, args[0], o)
+		},
+	}
+	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "trusted public key (PEM); repeatable")
+	cmd.Flags().StringVar(&o.policy, "policy", "", "an auditor's own policy file the release must also pass")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
+	return cmd
+}
+
+func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) error {
+	if len(o.keys) == 0 {
+		return &usageError{errors.New("--key PUB is required: verification needs a trusted key")}
+	}
+	var trust sign.Trust
+	for _, p := range o.keys {
+		b, err := readFileLimited(p, 1<<20)
+		if err != nil {
+			return evidence.Errorf(evidence.KindInvalid, "key %s: %v", p, err)
+		}
+		k, err := sign.LoadPublicKey(b)
+		if err != nil {
+			return fmt.Errorf("key %s: %w", p, err)
+		}
+		trust.Keys = append(trust.Keys, k)
+	}
+	var auditor *policy.Policy
+	if o.policy != "" {
+		f, err := os.Open(o.policy)
+		if err != nil {
+			return evidence.Errorf(evidence.KindInvalid, "policy %s: %v", o.policy, err)
+		}
+		auditor, err = policy.Load(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.policy, err)
+		}
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		return evidence.Errorf(evidence.KindInvalid, "%s: %v", target, err)
+	}
+	if !st.IsDir() {
+		return evidence.Errorf(evidence.KindInvalid, "%s is not a release directory", target)
+	}
+	rep, err := verify.Release(cmd.Context(), os.DirFS(target), verify.Options{Trust: trust, Policy: auditor})
+	if err != nil {
+		return err
+	}
+	a.render(o.json, rep, func() { renderVerify(a, target, rep) })
+	if !rep.OK {
+		return &silentError{code: exitVerification, err: rep.Err()}
+	}
+	return nil
+}
+
+func renderVerify(a *app, target string, rep *verify.Report) {
+	w := a.stdout
+	for _, c := range rep.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s  %-15s %s\n", mark, c.Name, c.Detail)
+	}
+	if rep.OK {
+		fmt.Fprintf(w, "\nVERIFIED %s (%s): %d artifact(s), %d evidence file(s), signed by %s\n",
+			rep.Release, rep.ManifestDigest, rep.Artifacts, rep.EvidenceFiles, rep.SignerKeyID)
+		return
+	}
+	var names []string
+	for _, c := range rep.Failures() {
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		names = []string{"nothing was verified"}
+	}
+	fmt.Fprintf(w, "\nNOT VERIFIED %s: %s\n", target, strings.Join(names, ", "))
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The main job, end to end on the wearable-monitor example (testdata/wearable):
+# seal the release with a fresh key, show the record, verify it offline, and
+# show that a changed evidence byte is caught.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+evident=./bin/evident
+work=out/demo
+rm -rf "$work"
+mkdir -p "$work"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "The wearable-monitor project, checked out at its release tag v2.4.0"
+# A release is sealed from a checkout of the product's repository; the
+# example is committed and tagged there, so the build provenance names a
+# real commit, tag and repository.
+src="$work/wearable-monitor"
+cp -r testdata/wearable "$src"
+export GIT_AUTHOR_NAME="Release Pipeline" GIT_AUTHOR_EMAIL=release@example.com
+export GIT_COMMITTER_NAME="Release Pipeline" GIT_COMMITTER_EMAIL=release@example.com
+export GIT_AUTHOR_DATE=2026-11-20T09:00:00Z GIT_COMMITTER_DATE=2026-11-20T09:00:00Z
+git -C "$src" init -q -b main
+git -C "$src" add -A
+git -C "$src" commit -q -m "wearable-monitor 2.4.0"
+git -C "$src" tag v2.4.0
+git -C "$src" remote add origin https://github.com/acme-medical/wearable-monitor.git
+git -C "$src" log --oneline --decorate -1
+
+step "A signing key for the release pipeline (passphrase-protected, cosign format)"
+export EVIDENT_KEY_PASSWORD=demo-passphrase
+$evident key generate --out "$work/release"
+
+step "evident seal: collect evidence for 4 components, check the IEC 62304 policy, sign"
+$evident seal --config "$src/evident.yaml" --key "$work/release.key" --out "$work/wearable-monitor-2.4.0"
+
+step "evident verify: offline, with nothing but the public key"
+$evident verify "$work/wearable-monitor-2.4.0" --key "$work/release.pub"
+
+step "Tampering is caught: one byte of one archived evidence file changed"
+cp -r "$work/wearable-monitor-2.4.0" "$work/tampered"
+f=$(ls "$work"/tampered/evidence/sha256/* | head -1)
+chmod u+w "$f"
+printf 'x' | dd of="$f" bs=1 seek=10 conv=notrunc status=none
+if $evident verify "$work/tampered" --key "$work/release.pub" > "$work/tampered.txt"; then
+  echo "tampering was NOT detected" >&2
+  exit 1
+fi
+grep -E '^FAIL' "$work/tampered.txt"
+echo "(exit code 3: verification failed, as it must)"
+
+step "Done: the sealed release is in $work/wearable-monitor-2.4.0"
