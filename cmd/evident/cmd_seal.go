@@ -83,12 +83,12 @@ The key's passphrase comes from EVIDENT_KEY_PASSWORD or a terminal prompt.`,
 
 // sealResult is what collect and seal report.
 type sealResult struct {
-	Release        string              `json:"release"`
-	Out            string              `json:"out,omitempty"`
-	ManifestDigest string              `json:"manifestDigest"`
-	Signed         bool                `json:"signed"`
-	Bundle         string              `json:"bundle,omitempty"`
-	Manifest       *evidence.Manifest  `json:"manifest"`
+	Release        string                `json:"release"`
+	Out            string                `json:"out,omitempty"`
+	ManifestDigest string                `json:"manifestDigest"`
+	Signed         bool                  `json:"signed"`
+	Bundle         string                `json:"bundle,omitempty"`
+	Manifest       *evidence.Manifest    `json:"manifest"`
 	Policy         evidence.PolicyResult `json:"-"`
 }
 

@@ -63,8 +63,8 @@ type Approvals struct {
 // Policy is a complete, effective policy: every rule has a requirement for
 // every class. Its JSON encoding is archived with each release.
 type Policy struct {
-	Name      string                    `json:"name"`
-	Rules     map[string]ByClass        `json:"rules"`
+	Name      string                       `json:"name"`
+	Rules     map[string]ByClass           `json:"rules"`
 	Approvals map[evidence.Class]Approvals `json:"approvals"`
 	// AllowUnencryptedApproverKeys lets an approver sign with a key that has
 	// no passphrase (21 CFR 11.200 wants two components; off by default).

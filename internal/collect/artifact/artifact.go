@@ -97,4 +97,3 @@ func MediaType(name string) string {
 	}
 	return "application/octet-stream"
 }
-
