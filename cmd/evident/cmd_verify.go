@@ -10,6 +10,7 @@ import (
 
 	"github.com/evident-dev/evident/internal/evidence"
 	"github.com/evident-dev/evident/internal/policy"
+	"github.com/evident-dev/evident/internal/rederive"
 	"github.com/evident-dev/evident/internal/sign"
 	"github.com/evident-dev/evident/internal/verify"
 )
@@ -77,7 +78,7 @@ func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) erro
 	if !st.IsDir() {
 		return evidence.Errorf(evidence.KindInvalid, "%s is not a release directory", target)
 	}
-	rep, err := verify.Release(cmd.Context(), os.DirFS(target), verify.Options{Trust: trust, Policy: auditor})
+	rep, err := verify.Release(cmd.Context(), os.DirFS(target), verify.Options{Trust: trust, Policy: auditor, Derive: rederive.Check})
 	if err != nil {
 		return err
 	}

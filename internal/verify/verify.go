@@ -39,6 +39,10 @@ func EvidencePath(d digest.Digest) string { return path.Join(EvidenceDir, digest
 // Options says whom to trust and what else to check.
 type Options struct {
 	Trust sign.Trust
+	// Derive re-derives the manifest's summaries from the evidence in fsys
+	// and returns how many it compared and every difference (see package
+	// rederive). It is required: without it the "summaries" check fails.
+	Derive func(ctx context.Context, fsys fs.FS, m *evidence.Manifest) (int, []string)
 	// Policy, when set, is an auditor's own policy the release must also
 	// pass, in addition to the archived one it was sealed under.
 	Policy *policy.Policy
@@ -68,13 +72,20 @@ type Report struct {
 	Manifest       *evidence.Manifest `json:"-"`
 }
 
-func (r *Report) pass(name, format string, args ...any) {
+// Pass and Fail record a check; callers that verify more than Release does
+// (audit packs: the log proof, approvals) add their checks with them.
+func (r *Report) Pass(name, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, OK: true, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (r *Report) fail(name, format string, args ...any) {
+// Fail records a failed check and makes the report not OK.
+func (r *Report) Fail(name, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, OK: false, Detail: fmt.Sprintf(format, args...)})
+	r.OK = false
 }
+
+func (r *Report) pass(name, format string, args ...any) { r.Pass(name, format, args...) }
+func (r *Report) fail(name, format string, args ...any) { r.Fail(name, format, args...) }
 
 // Failures returns the checks that failed.
 func (r *Report) Failures() []Check {
@@ -103,79 +114,113 @@ func (r *Report) Err() error {
 	return evidence.Errorf(evidence.KindVerification, "verification failed: %s", strings.Join(parts, "; "))
 }
 
-// Release verifies the release stored in fsys. It returns a report in every
-// case; the error is for failures to read at all (a missing directory).
+// StepError is a failure of one step of Statement.
+type StepError struct {
+	Step string // manifest, signature, statement, subjects
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Statement checks a signed release: manifestJSON is a valid manifest in
+// canonical form; bundleJSON is a signature by a trusted signer over an
+// in-toto statement whose predicate is exactly manifestJSON and whose
+// subjects are exactly the manifest's artifacts. It returns the manifest and
+// the verified signature, or a *StepError whose cause carries the kind
+// (KindInvalid for malformed input, KindVerification for the rest).
+func Statement(ctx context.Context, manifestJSON, bundleJSON []byte, trust sign.Trust) (*evidence.Manifest, *sign.Verified, error) {
+	m, err := evidence.DecodeManifest(bytes.NewReader(manifestJSON))
+	if err != nil {
+		return nil, nil, &StepError{"manifest", err}
+	}
+	if canon, err := m.Encode(); err != nil || !bytes.Equal(canon, manifestJSON) {
+		return nil, nil, &StepError{"manifest", evidence.Errorf(evidence.KindVerification, "manifest.json is not in canonical form (was it edited?)")}
+	}
+	v, err := sign.Verify(ctx, bundleJSON, trust)
+	if err != nil {
+		return m, nil, &StepError{"signature", err}
+	}
+	st := v.Statement
+	if st.PredicateType != evidence.PredicateTypeRelease {
+		return m, v, &StepError{"statement", evidence.Errorf(evidence.KindVerification, "predicate type %q, want %q", st.PredicateType, evidence.PredicateTypeRelease)}
+	}
+	if !bytes.Equal(bytes.TrimSpace(st.Predicate), bytes.TrimSpace(manifestJSON)) {
+		return m, v, &StepError{"statement", evidence.Errorf(evidence.KindVerification, "the signed predicate is not this manifest")}
+	}
+	if probs := subjectProblems(m, st); len(probs) > 0 {
+		return m, v, &StepError{"subjects", evidence.Errorf(evidence.KindVerification, "%s", strings.Join(probs, "; "))}
+	}
+	return m, v, nil
+}
+
+// Release verifies the release stored in fsys (a release directory or an
+// opened audit pack). It returns a report in every case; the error is for
+// failures to read at all.
 func Release(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 	r := &Report{}
 	if len(opts.Trust.Keys) == 0 {
 		r.fail("trust", "no trusted key was given (--key PUB); a signature cannot be checked against nothing")
 		return r, nil
 	}
-
-	// 1. The manifest file, strictly decoded and in canonical form.
 	mb, err := readSmall(fsys, ManifestFile, evidence.MaxManifestSize)
 	if err != nil {
 		r.fail("manifest", "%v", err)
 		return r, nil
 	}
-	m, err := evidence.DecodeManifest(bytes.NewReader(mb))
-	if err != nil {
-		r.fail("manifest", "%v", err)
-		return r, nil
-	}
-	canon, err := m.Encode()
-	if err != nil || !bytes.Equal(canon, mb) {
-		r.fail("manifest", "manifest.json is not in canonical form (was it edited?)")
-		return r, nil
-	}
-	md := digest.FromBytes(mb)
-	r.Release, r.ManifestDigest, r.Manifest = m.Ref().String(), md.String(), m
-	r.pass("manifest", "%s, schema %s, %d components", r.Release, m.SchemaVersion, len(m.Components))
-
-	// 2. The signature, and that it was made over this manifest.
 	bb, err := readSmall(fsys, BundleFile, sign.MaxBundleSize)
 	if err != nil {
 		r.fail("signature", "%v", err)
 		return r, nil
 	}
-	v, err := sign.Verify(ctx, bb, opts.Trust)
-	if err != nil {
-		r.fail("signature", "%v", err)
+	m, v, err := Statement(ctx, mb, bb, opts.Trust)
+	if m != nil {
+		r.Release, r.ManifestDigest, r.Manifest = m.Ref().String(), digest.FromBytes(mb).String(), m
+		r.pass("manifest", "%s, schema %s, %d components", r.Release, m.SchemaVersion, len(m.Components))
+	}
+	if v != nil {
+		r.SignerKeyID = v.SignerKeyID
+		r.pass("signature", "DSSE signature verified with trusted key %s", v.SignerKeyID)
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		r.fail(se.Step, "%v", se.Err)
 		return r, nil
+	} else if err != nil {
+		return nil, err
 	}
-	r.SignerKeyID = v.SignerKeyID
-	r.pass("signature", "DSSE signature verified with trusted key %s", v.SignerKeyID)
+	r.pass("statement", "the signed statement's predicate is manifest.json (%s)", r.ManifestDigest)
+	r.Artifacts = countArtifacts(m)
+	r.pass("subjects", "the signature covers exactly the %d released artifact(s)", r.Artifacts)
 
-	st := v.Statement
-	if st.PredicateType != evidence.PredicateTypeRelease {
-		r.fail("statement", "predicate type %q, want %q", st.PredicateType, evidence.PredicateTypeRelease)
-		return r, nil
-	}
-	if !bytes.Equal(bytes.TrimSpace(st.Predicate), bytes.TrimSpace(mb)) {
-		r.fail("statement", "the signed predicate is not this manifest.json")
-		return r, nil
-	}
-	r.pass("statement", "the signed statement's predicate is manifest.json (%s)", md)
-
-	// 3. Subjects: exactly the released artifacts.
-	checkSubjects(r, m, st)
-
-	// 4. Evidence files: present, digest and size as recorded, nothing else.
-	verified := checkEvidence(ctx, r, fsys, m, opts.Allowed)
-
-	// 5. Summaries re-derived from the evidence.
-	if verified {
-		checkSummaries(ctx, r, fsys, m)
+	// Evidence files: present, digest and size as recorded, nothing else.
+	if checkEvidence(ctx, r, fsys, m, opts.Allowed) {
+		// Summaries re-derived from the evidence.
+		if opts.Derive == nil {
+			r.fail("summaries", "the summaries were not re-derived from the evidence (no deriver configured)")
+		} else if n, probs := opts.Derive(ctx, fsys, m); len(probs) > 0 {
+			r.fail("summaries", "%s", strings.Join(probs, "; "))
+		} else {
+			r.pass("summaries", "re-derived %d summaries (tests, SBOMs, SOUP lists, anomalies) from the evidence: all match", n)
+		}
 	}
 
-	// 6. The archived policy, re-evaluated, and an auditor's own.
+	// The archived policy, re-evaluated, and an auditor's own.
 	checkPolicy(r, fsys, m, opts.Policy)
 
 	r.OK = len(r.Failures()) == 0 && r.Artifacts > 0
 	return r, nil
 }
 
-func checkSubjects(r *Report, m *evidence.Manifest, st *sign.Statement) {
+func countArtifacts(m *evidence.Manifest) int {
+	n := 0
+	for _, c := range m.Components {
+		n += len(c.Artifacts)
+	}
+	return n
+}
+
+func subjectProblems(m *evidence.Manifest, st *sign.Statement) []string {
 	want := map[string]digest.Digest{}
 	for _, c := range m.Components {
 		for _, a := range c.Artifacts {
@@ -187,6 +232,9 @@ func checkSubjects(r *Report, m *evidence.Manifest, st *sign.Statement) {
 		got[s.Name] = s.Digest
 	}
 	var probs []string
+	if len(want) == 0 {
+		probs = append(probs, "the release records no artifacts: nothing to verify")
+	}
 	for name, d := range want {
 		if g, ok := got[name]; !ok {
 			probs = append(probs, fmt.Sprintf("artifact %s is not a signed subject", name))
@@ -200,15 +248,7 @@ func checkSubjects(r *Report, m *evidence.Manifest, st *sign.Statement) {
 		}
 	}
 	sort.Strings(probs)
-	r.Artifacts = len(want)
-	switch {
-	case len(want) == 0:
-		r.fail("subjects", "the release records no artifacts: nothing to verify")
-	case len(probs) > 0:
-		r.fail("subjects", "%s", strings.Join(probs, "; "))
-	default:
-		r.pass("subjects", "the signature covers exactly the %d released artifact(s)", len(want))
-	}
+	return probs
 }
 
 func checkEvidence(ctx context.Context, r *Report, fsys fs.FS, m *evidence.Manifest, allowed func(string) bool) bool {

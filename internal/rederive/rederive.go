@@ -1,4 +1,10 @@
-package verify
+// Package rederive checks a manifest's summaries against its evidence: it
+// parses every test report, SBOM and anomaly list again, with the same
+// parsers that produced the summaries, and compares. It is the part of
+// offline verification that needs the format parsers, kept apart so that
+// the archive server, which trusts its signers' summaries, does not link
+// them.
+package rederive
 
 import (
 	"bytes"
@@ -7,18 +13,19 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
+	"path"
 
 	"github.com/evident-dev/evident/internal/collect"
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
-	"github.com/evident-dev/evident/internal/policy"
 )
 
-// checkSummaries parses every evidence file again and compares what it says
-// with what the manifest recorded: test counts and failures, SBOM summaries
-// and the derived SOUP lists, anomaly entries and their counts.
-func checkSummaries(ctx context.Context, r *Report, fsys fs.FS, m *evidence.Manifest) {
+// Check parses every evidence file of m in fsys (a release directory or pack:
+// evidence/sha256/<hex>) again and compares what it says with what the
+// manifest recorded: test counts and failures, SBOM summaries and the derived
+// SOUP lists, anomaly entries and their counts. It returns how many summaries
+// it compared and every difference found.
+func Check(ctx context.Context, fsys fs.FS, m *evidence.Manifest) (int, []string) {
 	var probs []string
 	n := 0
 	for _, c := range m.Components {
@@ -31,8 +38,7 @@ func checkSummaries(ctx context.Context, r *Report, fsys fs.FS, m *evidence.Mani
 		}
 		for _, ref := range c.Evidence {
 			if ctx.Err() != nil {
-				r.fail("summaries", "%v", ctx.Err())
-				return
+				return n, append(probs, ctx.Err().Error())
 			}
 			where := c.Name + ": " + ref.Name
 			switch ref.Type {
@@ -86,74 +92,12 @@ func checkSummaries(ctx context.Context, r *Report, fsys fs.FS, m *evidence.Mani
 			probs = append(probs, fmt.Sprintf("%s: the manifest's anomaly entries differ from the anomaly lists: %s", c.Name, d))
 		}
 	}
-	if len(probs) > 0 {
-		r.fail("summaries", "%s", strings.Join(probs, "; "))
-		return
-	}
-	r.pass("summaries", "re-derived %d summaries (tests, SBOMs, SOUP lists, anomalies) from the evidence: all match", n)
-}
-
-// checkPolicy re-evaluates the archived policy and, when given, an
-// auditor's own.
-func checkPolicy(r *Report, fsys fs.FS, m *evidence.Manifest, auditor *policy.Policy) {
-	var ref *evidence.EvidenceRef
-	for i := range m.Evidence {
-		if m.Evidence[i].Type == evidence.TypePolicy && m.Evidence[i].Digest == m.Policy.Digest {
-			ref = &m.Evidence[i]
-		}
-	}
-	if ref == nil {
-		r.fail("policy", "the policy document %s the release was checked against is not part of the release", m.Policy.Digest)
-		return
-	}
-	var p *policy.Policy
-	err := withBlob(fsys, ref.Digest, func(rd io.Reader) (err error) {
-		p, err = policy.Decode(rd)
-		return err
-	})
-	if err != nil {
-		r.fail("policy", "archived policy: %v", err)
-		return
-	}
-	res, err := policy.Evaluate(m, p)
-	if err != nil {
-		r.fail("policy", "%v", err)
-		return
-	}
-	switch {
-	case differ(m.Policy, res) != "":
-		r.fail("policy", "re-evaluating %s gives a different result than the manifest records: %s", p.Name, differ(m.Policy, res))
-	case !res.Passed():
-		r.fail("policy", "the release does not pass its policy %s", p.Name)
-	default:
-		r.pass("policy", "re-evaluated %s: pass (%d rules)", p.Name, len(res.Rules))
-	}
-	if auditor != nil {
-		ares, err := policy.Evaluate(m, auditor)
-		switch {
-		case err != nil:
-			r.fail("auditor policy", "%v", err)
-		case !ares.Passed():
-			var fails []string
-			for _, rr := range ares.Rules {
-				if rr.Outcome == evidence.OutcomeFail {
-					scope := rr.Component
-					if scope == "" {
-						scope = "release"
-					}
-					fails = append(fails, scope+" "+rr.Rule+": "+rr.Message)
-				}
-			}
-			r.fail("auditor policy", "%s fails: %s", auditor.Name, strings.Join(fails, "; "))
-		default:
-			r.pass("auditor policy", "%s: pass", auditor.Name)
-		}
-	}
+	return n, probs
 }
 
 // withBlob opens an evidence blob and hands it to fn.
 func withBlob(fsys fs.FS, d digest.Digest, fn func(io.Reader) error) error {
-	f, err := fsys.Open(EvidencePath(d))
+	f, err := fsys.Open(path.Join("evidence", digest.Algorithm, d.Hex()))
 	if err != nil {
 		return err
 	}
