@@ -1,0 +1,161 @@
+// Package api is the contract of an evident archive: the operations, their
+// request and response types, and their error semantics (evidence.Kind).
+// The store-backed archive (package archive) and the HTTP client (package
+// client) both implement Archive, so one contract suite (apitest) runs
+// in-process and again through HTTP.
+package api
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/evident-dev/evident/internal/digest"
+	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/tlog"
+)
+
+// Archive is an evident archive as seen by its users. Every method needs a
+// principal allowed to do it (auth): pushes need the push right, everything
+// else the read right. Errors carry an evidence.Kind: KindUnauthorized,
+// KindForbidden, KindNotFound, KindInvalid, KindConflict, KindVerification,
+// KindPolicy, KindInternal.
+type Archive interface {
+	// MissingBlobs returns those of ds the archive does not have, so a
+	// client uploads only what is new.
+	MissingBlobs(ctx context.Context, ds []digest.Digest) ([]digest.Digest, error)
+	// PutBlob stores content under its digest, verifying it while
+	// streaming (size < 0: unknown). Idempotent.
+	PutBlob(ctx context.Context, d digest.Digest, size int64, r io.Reader) error
+	// GetBlob returns a blob's content and size.
+	GetBlob(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, error)
+
+	// PushRelease accepts a sealed release whose manifest, bundle and
+	// evidence blobs are already uploaded. It verifies the signature against
+	// the archive's trust policy, checks the statement and every evidence
+	// blob, re-evaluates the policy and makes the release visible at once,
+	// appended to the log. The same release again: Created is false and
+	// nothing changes. The same product@version with another manifest:
+	// KindConflict.
+	PushRelease(ctx context.Context, req PushRequest) (*PushResult, error)
+
+	// Release returns one release with its manifest.
+	Release(ctx context.Context, ref evidence.ReleaseRef) (*Release, error)
+	// History returns a product's releases, newest first.
+	History(ctx context.Context, product string) ([]ReleaseSummary, error)
+	// Products lists the archive's products.
+	Products(ctx context.Context) ([]Product, error)
+
+	// FindArtifact answers "what is this file?": every release shipping it.
+	FindArtifact(ctx context.Context, d digest.Digest) ([]ArtifactHit, error)
+	// FindComponent returns every release containing component name@version.
+	FindComponent(ctx context.Context, name, version string) ([]ComponentHit, error)
+	// FindSOUP returns every release whose SOUP includes a package, given
+	// as a purl with or without a version.
+	FindSOUP(ctx context.Context, purl string) ([]SOUPHit, error)
+
+	// Export writes the release's audit pack (a tar) to w.
+	Export(ctx context.Context, ref evidence.ReleaseRef, w io.Writer) error
+
+	// LogInfo returns the log's signed checkpoint and verifier key.
+	LogInfo(ctx context.Context) (*LogInfo, error)
+	// LogProof returns the inclusion proof of a log entry at the current size.
+	LogProof(ctx context.Context, index uint64) (*tlog.Proof, error)
+}
+
+// PushRequest names an uploaded, sealed release.
+type PushRequest struct {
+	Manifest digest.Digest `json:"manifest"`
+	Bundle   digest.Digest `json:"bundle"`
+}
+
+// PushResult says what the archive did with a pushed release.
+type PushResult struct {
+	Release        string        `json:"release"`
+	ManifestDigest digest.Digest `json:"manifestDigest"`
+	Created        bool          `json:"created"` // false: it was already archived, identical
+	Signer         string        `json:"signer"`
+	Log            *tlog.Proof   `json:"log"`
+	LogKey         string        `json:"logKey"` // the note verifier key of the log
+}
+
+// ReleaseSummary is a release without its manifest.
+type ReleaseSummary struct {
+	Product        string        `json:"product"`
+	Version        string        `json:"version"`
+	ManifestDigest digest.Digest `json:"manifestDigest"`
+	BundleDigest   digest.Digest `json:"bundleDigest"`
+	SafetyClass    string        `json:"safetyClass"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	AcceptedAt     time.Time     `json:"acceptedAt"`
+	Signer         string        `json:"signer"`
+	LogIndex       uint64        `json:"logIndex"`
+	Status         string        `json:"status"`
+}
+
+// Release statuses.
+const (
+	StatusSealed   = "sealed"
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+	StatusRevoked  = "revoked"
+)
+
+// Release is a release with its manifest.
+type Release struct {
+	ReleaseSummary
+	Manifest *evidence.Manifest `json:"manifest"`
+}
+
+// Product summarises a product.
+type Product struct {
+	Name          string    `json:"name"`
+	Releases      int       `json:"releases"`
+	LatestVersion string    `json:"latestVersion"`
+	LatestAt      time.Time `json:"latestAt"`
+}
+
+// ArtifactHit is a release shipping an artifact.
+type ArtifactHit struct {
+	Product          string `json:"product"`
+	Version          string `json:"version"`
+	Component        string `json:"component"`
+	ComponentVersion string `json:"componentVersion"`
+	Name             string `json:"name"`
+	Size             int64  `json:"size"`
+}
+
+// ComponentHit is a release containing a component version.
+type ComponentHit struct {
+	Product          string `json:"product"`
+	Version          string `json:"version"`
+	Component        string `json:"component"`
+	ComponentVersion string `json:"componentVersion"`
+	Kind             string `json:"kind"`
+	SafetyClass      string `json:"safetyClass"`
+}
+
+// SOUPHit is a release whose SOUP includes a package.
+type SOUPHit struct {
+	Product          string `json:"product"`
+	Version          string `json:"version"`
+	Component        string `json:"component"`
+	ComponentVersion string `json:"componentVersion"`
+	Package          string `json:"package"`
+	PackageVersion   string `json:"packageVersion"`
+	PURL             string `json:"purl"`
+}
+
+// LogInfo is the log's current signed checkpoint and the key to verify it.
+type LogInfo struct {
+	Origin      string `json:"origin"`
+	Size        uint64 `json:"size"`
+	Checkpoint  string `json:"checkpoint"`
+	VerifierKey string `json:"verifierKey"`
+}
+
+// ErrorBody is the JSON body of every HTTP error response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
