@@ -189,7 +189,9 @@ func compareSOUP(old, new []evidence.SOUPEntry) SOUPChanges {
 		sorted = append(sorted, k)
 	}
 	sort.Strings(sorted)
-	item := func(e evidence.SOUPEntry) SOUPItem { return SOUPItem{Name: e.Title(), Version: e.Version, PURL: e.PURL} }
+	item := func(e evidence.SOUPEntry) SOUPItem {
+		return SOUPItem{Name: e.Title(), Version: e.Version, PURL: e.PURL}
+	}
 	for _, k := range sorted {
 		o, n := ov[k], nv[k]
 		switch {
