@@ -25,7 +25,9 @@ type Archive interface {
 	// client uploads only what is new.
 	MissingBlobs(ctx context.Context, ds []digest.Digest) ([]digest.Digest, error)
 	// PutBlob stores content under its digest, verifying it while
-	// streaming (size < 0: unknown). Idempotent.
+	// streaming (size < 0: unknown). Idempotent: a digest already stored
+	// succeeds at once without reading r — the archive holds content that
+	// hashes to d, so nothing a client sends can change it.
 	PutBlob(ctx context.Context, d digest.Digest, size int64, r io.Reader) error
 	// GetBlob returns a blob's content and size.
 	GetBlob(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, error)

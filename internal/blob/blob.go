@@ -24,9 +24,13 @@ var ErrTooLarge = errors.New("blob too large")
 // Store is a content-addressed blob store. It is safe for concurrent use.
 //
 // Contracts every implementation keeps (the conformance suite checks them):
-//   - Put reads r to its end while hashing it and stores the content under d
-//     only if it hashes to d and has exactly size bytes; otherwise nothing is
-//     stored and the error wraps digest.ErrMismatch. size < 0 means unknown.
+//   - Put reads r while hashing it and stores the content under d only if it
+//     hashes to d and has exactly size bytes; otherwise nothing is stored and
+//     the error wraps digest.ErrMismatch. size < 0 means unknown. On success
+//     r has been read to its end; a put that fails early (too large,
+//     cancelled, a failing reader) stops reading and returns an error
+//     wrapping the cause (ErrTooLarge, ctx.Err(), the reader's error).
+//   - Put with the zero digest fails.
 //   - Put is idempotent: putting content that is already stored succeeds and
 //     leaves the stored copy untouched (it is never overwritten).
 //   - When Put returns nil the blob is durable: it survives a crash of the
@@ -42,6 +46,7 @@ type Store interface {
 	// Stat returns the blob's size.
 	Stat(ctx context.Context, d digest.Digest) (int64, error)
 	// Walk calls fn for every stored blob, in no particular order, with the
-	// digest it is stored under; fsck uses it to re-hash everything.
+	// digest it is stored under; fsck uses it to re-hash everything. An
+	// error from fn stops the walk and is returned.
 	Walk(ctx context.Context, fn func(d digest.Digest, size int64) error) error
 }
