@@ -12,7 +12,7 @@ import (
 )
 
 func (a *app) keyCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "Manage signing keys"}
+	cmd := &cobra.Command{Use: "key", Short: "Manage signing keys", Args: cobra.ArbitraryArgs, RunE: groupRunE}
 	cmd.AddCommand(a.keyGenerateCommand())
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,6 +30,8 @@ checked against an IEC 62304 safety-class policy, and verifiable offline for yea
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          groupRunE,
 	}
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
@@ -37,6 +40,12 @@ checked against an IEC 62304 safety-class policy, and verifiable offline for yea
 		a.collectCommand(),
 		a.sealCommand(),
 		a.verifyCommand(),
+		a.pushCommand(),
+		a.lookupCommand(),
+		a.showCommand(),
+		a.historyCommand(),
+		a.diffCommand(),
+		a.exportCommand(),
 	)
 	return root
 }
@@ -76,6 +85,24 @@ func (a *app) bindEnv(cmd *cobra.Command, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// groupRunE runs a command that only groups others (evident, evident key):
+// without arguments it shows the help; an argument is an unknown command,
+// a usage error. Without it cobra reports an unknown command as a plain
+// error (exit 1) at the top and shows the help (exit 0) below it.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default for its message
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return &usageError{errors.New(msg)}
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

@@ -172,6 +172,12 @@ func (s *Staged) Commit() (string, error) {
 	if err := checkOut(s.out); err != nil {
 		return "", err
 	}
+	// An empty output directory is allowed, but os.Rename never replaces a
+	// directory: remove it first. Remove fails on a directory that is no
+	// longer empty, and so does Commit then.
+	if err := os.Remove(s.out); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("replace the empty output directory %s: %w", s.out, err)
+	}
 	if err := os.Rename(s.dir, s.out); err != nil {
 		return "", fmt.Errorf("move release into %s: %w", s.out, err)
 	}
@@ -295,9 +301,13 @@ func collectComponent(ctx context.Context, opts Options, st *store, cc *config.C
 		if format == "" {
 			format = evidence.FormatJUnitXML
 		}
+		put := st.putText
+		if format == evidence.FormatGoTestText {
+			put = st.putFile // go test -v prints what tests print, NUL bytes too
+		}
 		for _, f := range files {
 			var sum evidence.TestSummary
-			d, n, err := st.putFile(f.Path, func(r io.Reader) (err error) {
+			d, n, err := put(f.Path, func(r io.Reader) (err error) {
 				sum, err = collect.Tests(r, format)
 				return err
 			})
@@ -337,7 +347,7 @@ func collectComponent(ctx context.Context, opts Options, st *store, cc *config.C
 		}
 		var entries []evidence.AnomalyEntry
 		var sum evidence.AnomalySummary
-		d, n, err := st.putFile(f.Path, func(r io.Reader) (err error) {
+		d, n, err := st.putText(f.Path, func(r io.Reader) (err error) {
 			_, entries, sum, err = collect.Anomalies(r, format)
 			return err
 		})
@@ -401,7 +411,7 @@ func collectSBOM(st *store, f config.File) ([]evidence.EvidenceRef, error) {
 	defer soup.abort()
 	var sum evidence.SBOMSummary
 	var format string
-	d, n, err := st.putFile(f.Path, func(r io.Reader) (err error) {
+	d, n, err := st.putText(f.Path, func(r io.Reader) (err error) {
 		format, sum, err = collect.SBOM(r, soup)
 		return err
 	})

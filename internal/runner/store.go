@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/evident-dev/evident/internal/digest"
+	"github.com/evident-dev/evident/internal/evidence"
 )
 
 // Layout of a sealed release directory. Evidence files are stored under
@@ -83,6 +85,21 @@ func (s *store) put(r io.Reader, consume func(io.Reader) error) (digest.Digest, 
 
 // putFile opens path and puts it.
 func (s *store) putFile(path string, consume func(io.Reader) error) (digest.Digest, int64, error) {
+	return s.putPath(path, consume, false)
+}
+
+// putText is putFile for evidence that is parsed as text (JUnit XML, go
+// test JSON, CycloneDX JSON or XML, anomaly YAML or JSON): a NUL byte, which
+// none of these formats allows anywhere, fails the file as soon as it is
+// read. Without this a sparse or zero-filled file would be read to its end
+// before a parser complained — encoding/xml collects a whole text run in
+// memory before it checks its characters, so a 2 GiB hole became 2 GiB of
+// heap and as much disk in the staging directory.
+func (s *store) putText(path string, consume func(io.Reader) error) (digest.Digest, int64, error) {
+	return s.putPath(path, consume, true)
+}
+
+func (s *store) putPath(path string, consume func(io.Reader) error, text bool) (digest.Digest, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return digest.Digest{}, 0, err
@@ -95,7 +112,37 @@ func (s *store) putFile(path string, consume func(io.Reader) error) (digest.Dige
 	if !st.Mode().IsRegular() {
 		return digest.Digest{}, 0, errors.New("not a regular file")
 	}
-	return s.put(f, consume)
+	if !text {
+		return s.put(f, consume)
+	}
+	tr := &textReader{r: f}
+	d, n, err := s.put(tr, consume)
+	if tr.err != nil {
+		// Whatever the parser made of the failed read, this is the cause.
+		return digest.Digest{}, 0, tr.err
+	}
+	return d, n, err
+}
+
+// textReader passes a text file through and fails at its first NUL byte.
+type textReader struct {
+	r   io.Reader
+	off int64
+	err error
+}
+
+func (t *textReader) Read(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	n, err := t.r.Read(p)
+	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+		t.err = evidence.Errorf(evidence.KindInvalid, "byte %d is a NUL byte: not a text file (a binary, sparse or zero-padded file?)", t.off+int64(i))
+		t.off += int64(i)
+		return i, t.err
+	}
+	t.off += int64(n)
+	return n, err
 }
 
 // writer returns a writer whose content becomes a stored file on commit.
