@@ -13,6 +13,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/evident-dev/evident/internal/collect/tokenlimit"
 	"github.com/evident-dev/evident/internal/evidence"
 )
 
@@ -32,6 +33,9 @@ func isStreamed(key string) bool {
 
 // jsonReader is the state of one JSON read.
 type jsonReader struct {
+	// lim bounds the input one token or one streamed element may span,
+	// so that memory does not grow with a single huge value.
+	lim  *tokenlimit.Reader
 	dec  *json.Decoder
 	sum  *summary
 	set  *schemaSet // nil until specVersion is known and supported
@@ -61,8 +65,10 @@ type jsonReader struct {
 // replayed once the top level has been read. The file is removed before
 // readJSON returns.
 func readJSON(br *bufio.Reader, fn func(evidence.SOUPEntry) error) (evidence.SBOMSummary, error) {
+	lim := tokenlimit.New(br, tokenlimit.DefaultMax)
 	jr := &jsonReader{
-		dec:  json.NewDecoder(br),
+		lim:  lim,
+		dec:  json.NewDecoder(lim),
 		sum:  newSummary(fn),
 		rest: map[string]json.RawMessage{},
 		uniq: map[string]*uniqueSet{},
@@ -77,7 +83,7 @@ func readJSON(br *bufio.Reader, fn func(evidence.SOUPEntry) error) (evidence.SBO
 }
 
 func (jr *jsonReader) read() (evidence.SBOMSummary, error) {
-	tok, err := jr.dec.Token()
+	tok, err := jr.token()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return evidence.SBOMSummary{}, invalidf("empty file: not a CycloneDX SBOM")
@@ -88,7 +94,7 @@ func (jr *jsonReader) read() (evidence.SBOMSummary, error) {
 		return evidence.SBOMSummary{}, invalidf("not a CycloneDX SBOM: the JSON document is %s, want an object", tokenKind(tok))
 	}
 	for jr.dec.More() {
-		tok, err := jr.dec.Token()
+		tok, err := jr.token()
 		if err != nil {
 			return evidence.SBOMSummary{}, jr.syntaxError(err)
 		}
@@ -100,10 +106,10 @@ func (jr *jsonReader) read() (evidence.SBOMSummary, error) {
 			return evidence.SBOMSummary{}, err
 		}
 	}
-	if _, err := jr.dec.Token(); err != nil { // the closing '}'
+	if _, err := jr.token(); err != nil { // the closing '}'
 		return evidence.SBOMSummary{}, jr.syntaxError(err)
 	}
-	if tok, err := jr.dec.Token(); !errors.Is(err, io.EOF) {
+	if tok, err := jr.token(); !errors.Is(err, io.EOF) {
 		if err != nil {
 			return evidence.SBOMSummary{}, jr.syntaxError(err)
 		}
@@ -131,7 +137,7 @@ func (jr *jsonReader) member(key string) error {
 		return jr.streamArray(key)
 	}
 	var raw json.RawMessage
-	if err := jr.dec.Decode(&raw); err != nil {
+	if err := jr.decode(&raw); err != nil {
 		return jr.syntaxError(err)
 	}
 	jr.rest[key] = raw
@@ -181,7 +187,7 @@ func errBOMFormat(s string) error {
 
 // streamArray reads the array value of key one element at a time.
 func (jr *jsonReader) streamArray(key string) error {
-	tok, err := jr.dec.Token()
+	tok, err := jr.token()
 	if err != nil {
 		return jr.syntaxError(err)
 	}
@@ -194,7 +200,7 @@ func (jr *jsonReader) streamArray(key string) error {
 	jr.uniq[key] = &uniqueSet{}
 	for i := 0; jr.dec.More(); i++ {
 		var raw json.RawMessage
-		if err := jr.dec.Decode(&raw); err != nil {
+		if err := jr.decode(&raw); err != nil {
 			return jr.syntaxError(err)
 		}
 		if jr.set == nil {
@@ -207,7 +213,7 @@ func (jr *jsonReader) streamArray(key string) error {
 			return err
 		}
 	}
-	if _, err := jr.dec.Token(); err != nil { // the closing ']'
+	if _, err := jr.token(); err != nil { // the closing ']'
 		return jr.syntaxError(err)
 	}
 	return nil
@@ -342,9 +348,23 @@ func (jr *jsonReader) replaySpill() error {
 }
 
 // syntaxError describes a JSON decoding failure with its byte offset.
+// token and decode read the next token or value, marking a token boundary
+// for the size limit first.
+func (jr *jsonReader) token() (json.Token, error) {
+	jr.lim.Mark()
+	return jr.dec.Token()
+}
+
+func (jr *jsonReader) decode(v any) error {
+	jr.lim.Mark()
+	return jr.dec.Decode(v)
+}
+
 func (jr *jsonReader) syntaxError(err error) error {
 	var se *json.SyntaxError
 	switch {
+	case errors.Is(err, tokenlimit.ErrTooLarge):
+		return invalidf("at byte %d: %v (over %d MiB)", jr.dec.InputOffset(), err, tokenlimit.DefaultMax>>20)
 	case errors.As(err, &se):
 		return invalidf("malformed JSON at byte %d: %v", se.Offset, err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):

@@ -16,6 +16,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/evident-dev/evident/internal/collect/tokenlimit"
 	"github.com/evident-dev/evident/internal/evidence"
 )
 
@@ -76,10 +77,11 @@ type xmlReader struct {
 }
 
 func readXML(br *bufio.Reader, fn func(evidence.SOUPEntry) error) (evidence.SBOMSummary, error) {
-	raw := xml.NewDecoder(br)
+	lim := tokenlimit.New(br, tokenlimit.DefaultMax)
+	raw := xml.NewDecoder(lim)
 	raw.Strict = true
 	raw.CharsetReader = charsetReader
-	check := &xmlChecker{d: raw}
+	check := &xmlChecker{d: raw, lim: lim}
 	xr := &xmlReader{d: xml.NewTokenDecoder(check), check: check, sum: newSummary(fn), seen: map[string]bool{}}
 	return xr.read()
 }
@@ -536,6 +538,10 @@ func (xr *xmlReader) xmlError(err error) error {
 	if errors.As(err, &ev) {
 		return err
 	}
+	if errors.Is(err, tokenlimit.ErrTooLarge) {
+		line, _ := xr.check.d.InputPos()
+		return invalidf("line %d: %v (over %d MiB)", line, err, tokenlimit.DefaultMax>>20)
+	}
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
 		if strings.Contains(se.Msg, "unexpected EOF") {
@@ -642,7 +648,8 @@ var dataFlows = []string{"inbound", "outbound", "bi-directional", "unknown"}
 // violation. Only elements in the document's CycloneDX namespace are checked.
 type xmlChecker struct {
 	d       *xml.Decoder
-	ns      string // the document's CycloneDX namespace, once the root is read
+	lim     *tokenlimit.Reader // every raw token passes here: the size limit is marked per token
+	ns      string             // the document's CycloneDX namespace, once the root is read
 	version string
 	stack   []xmlFrame
 	refs    map[[sha256.Size]byte]bool
@@ -666,6 +673,7 @@ func (c *xmlChecker) Token() (xml.Token, error) {
 		return nil, c.err
 	}
 	tok, err := c.d.Token()
+	c.lim.Mark()
 	if err != nil {
 		return tok, err
 	}

@@ -109,6 +109,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/evident-dev/evident/internal/collect/tokenlimit"
 	"github.com/evident-dev/evident/internal/evidence"
 )
 
@@ -129,10 +130,11 @@ func Summarize(r io.Reader) (evidence.TestSummary, error) {
 	if err := skipBOM(br); err != nil {
 		return evidence.TestSummary{}, err
 	}
-	dec := xml.NewDecoder(br)
+	lim := tokenlimit.New(br, tokenlimit.DefaultMax)
+	dec := xml.NewDecoder(lim)
 	dec.Strict = true
 	dec.CharsetReader = charsetReader
-	s := summarizer{dec: dec, src: src}
+	s := summarizer{dec: dec, src: src, lim: lim}
 	if err := s.run(); err != nil {
 		return evidence.TestSummary{}, err
 	}
@@ -166,6 +168,7 @@ type frame struct {
 type summarizer struct {
 	dec   *xml.Decoder
 	src   *readRecorder
+	lim   *tokenlimit.Reader // memory stays bounded: no token over tokenlimit.DefaultMax
 	stack []frame
 
 	rootSeen, rootClosed bool
@@ -190,6 +193,7 @@ func (s *summarizer) run() error {
 		// before reading a token is the line the token starts on.
 		s.line, _ = s.dec.InputPos()
 		tok, err := s.dec.Token()
+		s.lim.Mark()
 		if err == io.EOF {
 			return s.atEOF()
 		}
@@ -241,6 +245,9 @@ func (s *summarizer) decodeError(err error) error {
 	}
 	if s.src.err != nil {
 		return fmt.Errorf("read JUnit report: %w", s.src.err)
+	}
+	if errors.Is(err, tokenlimit.ErrTooLarge) {
+		return invalidf("line %d: %v (over %d MiB)", s.line, err, tokenlimit.DefaultMax>>20)
 	}
 	var se *xml.SyntaxError
 	if !errors.As(err, &se) {

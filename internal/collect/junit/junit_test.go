@@ -609,3 +609,25 @@ func TestDurationSaturates(t *testing.T) {
 		t.Errorf("DurationMs = %d, want a large positive value", got.DurationMs)
 	}
 }
+
+// hugeText is a report whose one failure message never ends: memory must
+// stay bounded and the error must say why.
+type hugeText struct{ n int }
+
+func (h *hugeText) Read(p []byte) (int, error) {
+	if h.n == 0 {
+		h.n++
+		return copy(p, `<testsuite><testcase name="t"><failure>`), nil
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+func TestSummarizeHugeTextRunIsRefused(t *testing.T) {
+	_, err := Summarize(&hugeText{})
+	if err == nil || !evidence.IsKind(err, evidence.KindInvalid) || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("err = %v, want an invalid-input error saying the text is too large", err)
+	}
+}
