@@ -18,11 +18,15 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -114,7 +118,9 @@ type LoadOptions struct {
 }
 
 // Load reads, overrides and validates a config file. Errors name the file
-// and the key.
+// and the key. Values are taken as typed: a number or date where a string
+// belongs (version: 1.10, which YAML reads as 1.1) is an error asking for
+// quotes, never converted.
 func Load(opts LoadOptions) (*Config, error) {
 	path := opts.Path
 	if path == "" {
@@ -134,17 +140,27 @@ func Load(opts LoadOptions) (*Config, error) {
 		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: is a directory, want a YAML file", path)
 	}
 
-	v := viper.New()
-	v.SetConfigFile(abs)
-	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
+	b, err := os.ReadFile(abs)
+	if err != nil {
 		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	root, err := parseYAML(b)
+	if err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %v", path, err)
+	}
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "While parsing config: ")
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %s", path, strings.Join(strings.Fields(msg), " "))
 	}
 	var cfg Config
 	if err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) {
 		dc.ZeroFields = true
+		dc.WeaklyTypedInput = false
+		dc.DecodeHook = strictTypes
 	}); err != nil {
-		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %s", path, describeDecodeError(err, abs))
+		return nil, evidence.Errorf(evidence.KindInvalid, "config %s: %s", path, describeDecodeError(err, root))
 	}
 	cfg.File = abs
 	cfg.Dir = filepath.Dir(abs)
@@ -158,69 +174,246 @@ func Load(opts LoadOptions) (*Config, error) {
 	return &cfg, nil
 }
 
-// describeDecodeError turns mapstructure's messages, which speak of
-// lower-cased keys and Go types, into something a YAML author recognises:
-// unknown keys are named as spelled in the file, with their line.
-func describeDecodeError(err error, file string) string {
-	msg := err.Error()
-	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):", "")
-	msg = strings.ReplaceAll(msg, "'' ", "")
-	msg = strings.Join(strings.Fields(msg), " ")
-	i := strings.Index(msg, "has invalid keys: ")
-	if i < 0 {
-		return msg
+// parseYAML parses the file a second time, into nodes, for what viper does
+// not keep: positions and the keys as spelled. It refuses what viper would
+// accept silently: an empty file, a second document, a top level that is not
+// a mapping, and two keys of one mapping that differ only in case (viper
+// lower-cases keys, so one of them would be dropped at random).
+func parseYAML(b []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, errors.New(strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " "))
 	}
-	where := strings.Trim(strings.TrimSpace(msg[:i]), "'")
-	keys := strings.Split(msg[i+len("has invalid keys: "):], ", ")
-	spelled := keyLines(file)
-	var parts []string
-	for _, k := range keys {
-		k = strings.TrimSpace(k)
-		if s, ok := spelled[k]; ok {
-			parts = append(parts, fmt.Sprintf("unknown key %q at line %d", s.key, s.line))
-		} else {
-			parts = append(parts, fmt.Sprintf("unknown key %q", k))
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return nil, errors.New("a second YAML document follows the first; the config is one document")
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		return nil, errors.New("the file is empty")
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: want a mapping (product, components, policy), got %s", root.Line, describeNode(root))
+	}
+	if err := checkKeys(root); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+// checkKeys refuses a key that repeats another of its mapping, ignoring case.
+func checkKeys(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			lk := strings.ToLower(k.Value)
+			if prev, dup := seen[lk]; dup && prev.Value == k.Value {
+				return fmt.Errorf("line %d: key %q repeats line %d", k.Line, k.Value, prev.Line)
+			} else if dup {
+				return fmt.Errorf("line %d: key %q repeats %q of line %d (keys are not case-sensitive)", k.Line, k.Value, prev.Value, prev.Line)
+			}
+			seen[lk] = k
 		}
 	}
-	if where != "" {
-		return where + ": " + strings.Join(parts, ", ")
+	for _, c := range n.Content {
+		if err := checkKeys(c); err != nil {
+			return err
+		}
 	}
-	return strings.Join(parts, ", ")
+	return nil
 }
 
-type spelledKey struct {
-	key  string
-	line int
+// typeError is strictTypes' refusal; describeDecodeError words it with the
+// value as written in the file.
+type typeError struct {
+	want string
+	got  any
 }
 
-// keyLines maps every lower-cased mapping key of a YAML file to its first
-// spelling and line. Viper lower-cases keys; this recovers what the user wrote.
-func keyLines(file string) map[string]spelledKey {
-	out := map[string]spelledKey{}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return out
+func (e *typeError) Error() string { return fmt.Sprintf("want %s, got %v", e.want, e.got) }
+
+// strictTypes replaces viper's weak decoding, which would convert silently:
+// an unquoted number or date into a string (YAML reads version 1.10 as the
+// number 1.1 and 0014 as the octal 12, which would then be recorded), a
+// string into a list (split at commas, breaking {a,b} patterns) and a list
+// into a mapping.
+func strictTypes(from, to reflect.Type, data any) (any, error) {
+	for to.Kind() == reflect.Pointer {
+		to = to.Elem()
 	}
-	var root yaml.Node
-	if yaml.Unmarshal(b, &root) != nil {
-		return out
+	var want string
+	switch {
+	case to.Kind() == reflect.String && from.Kind() != reflect.String:
+		want = "a string"
+	case to.Kind() == reflect.Slice && from.Kind() != reflect.Slice:
+		want = "a list"
+	case to.Kind() == reflect.Struct && from.Kind() != reflect.Map:
+		want = "a mapping"
 	}
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				if _, seen := out[strings.ToLower(k.Value)]; !seen {
-					out[strings.ToLower(k.Value)] = spelledKey{k.Value, k.Line}
+	if want != "" {
+		return nil, &typeError{want: want, got: data}
+	}
+	return data, nil
+}
+
+// describeDecodeError turns mapstructure's errors, which speak of lower-cased
+// keys and Go types, into something a YAML author recognises: every problem
+// is named by its key, unknown keys as spelled in the file, with their line.
+func describeDecodeError(err error, root *yaml.Node) string {
+	rootName := reflect.TypeFor[Config]().String() // mapstructure's name for the top level
+	var parts []string
+	for _, e := range decodeErrors(err) {
+		var de *mapstructure.DecodeError
+		if !errors.As(e, &de) {
+			parts = append(parts, e.Error())
+			continue
+		}
+		where := de.Name()
+		if where == rootName {
+			where = ""
+		}
+		prefix := ""
+		if where != "" {
+			prefix = where + ": "
+		}
+		var te *typeError
+		if errors.As(de.Unwrap(), &te) {
+			got := fmt.Sprint(te.got)
+			if _, val := lookup(root, where); val != nil {
+				got = describeNode(val) + fmt.Sprintf(" at line %d", val.Line)
+				if te.want == "a string" && val.Kind == yaml.ScalarNode {
+					got += fmt.Sprintf("; quote it: %q", val.Value)
 				}
 			}
+			parts = append(parts, fmt.Sprintf("%swant %s, got %s", prefix, te.want, got))
+			continue
 		}
-		for _, c := range n.Content {
-			walk(c)
+		keys, ok := strings.CutPrefix(de.Unwrap().Error(), "has invalid keys: ")
+		if !ok {
+			parts = append(parts, prefix+de.Unwrap().Error())
+			continue
+		}
+		_, m := lookup(root, where)
+		for _, k := range strings.Split(keys, ", ") {
+			if kn := keyNode(m, k); kn != nil {
+				parts = append(parts, fmt.Sprintf("%sunknown key %q at line %d", prefix, kn.Value, kn.Line))
+			} else {
+				parts = append(parts, fmt.Sprintf("%sunknown key %q", prefix, k))
+			}
 		}
 	}
-	walk(&root)
-	return out
+	return strings.Join(parts, "; ")
+}
+
+// decodeErrors flattens mapstructure's joined errors.
+func decodeErrors(err error) []error {
+	switch e := err.(type) {
+	case *mapstructure.DecodeError:
+		return []error{e}
+	case interface{ Unwrap() []error }:
+		var out []error
+		for _, c := range e.Unwrap() {
+			out = append(out, decodeErrors(c)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		if inner := e.Unwrap(); inner != nil {
+			return decodeErrors(inner)
+		}
+	}
+	return []error{err}
+}
+
+// lookup returns the node at a mapstructure path such as
+// "components[0].tests[1].level" ("" is the root), matching keys as viper
+// does, ignoring case; nil when there is none.
+func lookup(root *yaml.Node, path string) (key, val *yaml.Node) {
+	val = root
+	if path == "" {
+		return nil, root
+	}
+	for _, seg := range strings.Split(path, ".") {
+		name, idx, _ := strings.Cut(seg, "[")
+		if name != "" {
+			key = keyNode(val, name)
+			if key == nil {
+				return nil, nil
+			}
+			val = valueOf(val, key)
+		}
+		for idx != "" { // "0]" or "0][1]"
+			num, rest, _ := strings.Cut(idx, "]")
+			i, err := strconv.Atoi(num)
+			val = deref(val)
+			if err != nil || val.Kind != yaml.SequenceNode || i < 0 || i >= len(val.Content) {
+				return nil, nil
+			}
+			key, val = nil, val.Content[i]
+			idx = strings.TrimPrefix(rest, "[")
+		}
+	}
+	return key, val
+}
+
+// keyNode returns the key of mapping m that equals name ignoring case.
+func keyNode(m *yaml.Node, name string) *yaml.Node {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if strings.EqualFold(m.Content[i].Value, name) {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+// valueOf returns the value of key k in mapping m.
+func valueOf(m, k *yaml.Node) *yaml.Node {
+	m = deref(m)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i] == k {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// describeNode names a node's type and, for a scalar, its text as written.
+func describeNode(n *yaml.Node) string {
+	n = deref(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "the number " + n.Value
+	case "!!bool":
+		return "the boolean " + n.Value
+	case "!!timestamp":
+		return "the date " + n.Value
+	case "!!null":
+		return "null"
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return fmt.Sprintf("%s %s", n.Tag, n.Value)
 }
 
 // componentKeys are the component keys an override may set, with whether

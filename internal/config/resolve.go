@@ -23,7 +23,8 @@ type File struct {
 
 // Glob resolves one pattern of key (e.g. "components[0] (wm-firmware).artifacts")
 // to the regular files it matches, sorted by name. "**" matches any number of
-// directories. A pattern that matches nothing, or that names a directory, is
+// directories but does not descend into symlinked ones; a symlink to a file
+// is matched and hashed through the link. A pattern that matches nothing, or that names a directory, is
 // an error naming the key: a release must never silently lack evidence
 // because a path was mistyped.
 func (c *Config) Glob(key, pattern string) ([]File, error) {
@@ -32,15 +33,13 @@ func (c *Config) Glob(key, pattern string) ([]File, error) {
 	}
 	pattern = path.Clean(pattern)
 	fsys := os.DirFS(c.Dir)
-	matches, err := doublestar.Glob(fsys, pattern, doublestar.WithFilesOnly(), doublestar.WithFailOnPatternNotExist())
+	// "**" does not descend into symlinked directories (WithNoFollow): a
+	// symlink loop, common in node_modules, would otherwise never end. An
+	// unreadable directory is an error, not a silent gap.
+	matches, err := doublestar.Glob(fsys, pattern, doublestar.WithFilesOnly(), doublestar.WithNoFollow(),
+		doublestar.WithFailOnPatternNotExist(), doublestar.WithFailOnIOErrors())
 	if err != nil && err != doublestar.ErrPatternNotExist {
 		return nil, evidence.Errorf(evidence.KindInvalid, "%s: pattern %q: %v", key, pattern, err)
-	}
-	if len(matches) == 0 {
-		if st, serr := fs.Stat(fsys, pattern); serr == nil && st.IsDir() {
-			return nil, evidence.Errorf(evidence.KindInvalid, "%s: %q is a directory, want files (try %q)", key, pattern, pattern+"/*")
-		}
-		return nil, evidence.Errorf(evidence.KindInvalid, "%s: %q matches no file under %s", key, pattern, c.Dir)
 	}
 	sort.Strings(matches)
 	files := make([]File, 0, len(matches))
@@ -52,10 +51,19 @@ func (c *Config) Glob(key, pattern string) ([]File, error) {
 		if err != nil {
 			return nil, evidence.Errorf(evidence.KindInvalid, "%s: %s: %v", key, m, err)
 		}
+		if st.IsDir() {
+			continue // a symlink to a directory, listed because of WithNoFollow
+		}
 		if !st.Mode().IsRegular() {
 			return nil, evidence.Errorf(evidence.KindInvalid, "%s: %s is not a regular file", key, m)
 		}
 		files = append(files, File{Name: m, Path: p})
+	}
+	if len(files) == 0 {
+		if st, serr := fs.Stat(fsys, pattern); serr == nil && st.IsDir() {
+			return nil, evidence.Errorf(evidence.KindInvalid, "%s: %q is a directory, want files (try %q)", key, pattern, pattern+"/*")
+		}
+		return nil, evidence.Errorf(evidence.KindInvalid, "%s: %q matches no file under %s", key, pattern, c.Dir)
 	}
 	return files, nil
 }
@@ -89,6 +97,9 @@ func ParseImage(ref string) (name string, d digest.Digest, err error) {
 	d, err = digest.Parse(ref[i+1:])
 	if err != nil || !strings.HasPrefix(ref[i+1:], "sha256:") {
 		return "", digest.Digest{}, fmt.Errorf("image %q: want NAME@sha256:HEX (images are pinned by digest)", ref)
+	}
+	if strings.Contains(ref[:i], "@") {
+		return "", digest.Digest{}, fmt.Errorf("image %q: want one @, before the digest", ref)
 	}
 	if strings.ContainsAny(ref[:i], " \t\n\\") {
 		return "", digest.Digest{}, fmt.Errorf("image %q: the name has white space or a backslash", ref)

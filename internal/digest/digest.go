@@ -179,10 +179,11 @@ func (v *VerifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
-	if v.wantSize >= 0 && int64(len(p)) > v.wantSize-v.n+1 {
+	if rest := v.wantSize - v.n; v.wantSize >= 0 && rest < int64(len(p)) {
 		// Read at most one byte past the announced size: enough to detect an
-		// overlong body without consuming an unbounded one.
-		p = p[:v.wantSize-v.n+1]
+		// overlong body without consuming an unbounded one. (rest is never
+		// negative here, and comparing it, not rest+1, cannot overflow.)
+		p = p[:rest+1]
 	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)

@@ -17,6 +17,7 @@ const (
 	KindForbidden    Kind = "forbidden"    // credentials lack the right
 	KindVerification Kind = "verification" // a signature, digest or proof did not verify
 	KindPolicy       Kind = "policy"       // the policy is not satisfied
+	KindTooLarge     Kind = "too_large"    // an input exceeds a size limit
 	KindInternal     Kind = "internal"     // anything else
 )
 

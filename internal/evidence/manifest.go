@@ -2,10 +2,12 @@ package evidence
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"time"
 
@@ -362,9 +364,10 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 }
 
 // DecodeStrictJSON decodes one JSON value from r into v, rejecting unknown
-// fields, trailing data and inputs over max bytes.
+// fields, trailing data and inputs over max bytes. It reads at most max+1
+// bytes from r.
 func DecodeStrictJSON(r io.Reader, v any, max int64) error {
-	cr := &countingReader{r: r}
+	cr := &countingReader{r: io.LimitReader(r, max+1)}
 	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -373,10 +376,13 @@ func DecodeStrictJSON(r io.Reader, v any, max int64) error {
 		}
 		return describeJSONError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if cr.n > max {
-			return fmt.Errorf("larger than %d bytes", max)
-		}
+	_, err := dec.Token()
+	if cr.n > max {
+		// Also when the value fit and only trailing white space did not:
+		// what lies beyond the limit was never looked at.
+		return fmt.Errorf("larger than %d bytes", max)
+	}
+	if !errors.Is(err, io.EOF) {
 		return errors.New("unexpected data after the JSON value")
 	}
 	return nil
@@ -388,14 +394,44 @@ func describeJSONError(err error) error {
 	switch {
 	case errors.As(err, &se):
 		return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("want a JSON %s, got JSON %s", jsonKind(te.Type), te.Value)
 	case errors.As(err, &te):
-		return fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		return fmt.Errorf("field %q: want a JSON %s, got JSON %s", te.Field, jsonKind(te.Type), te.Value)
 	case errors.Is(err, io.EOF):
 		return errors.New("empty input")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("truncated JSON")
 	}
 	return err
+}
+
+// jsonKind names the JSON type a Go type is read from, for messages that
+// should not speak of Go types.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	if t.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return "string"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "value"
 }
 
 type countingReader struct {

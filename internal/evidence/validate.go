@@ -84,6 +84,9 @@ func (m *Manifest) Validate() error {
 	if want := HighestClass(classes...); len(m.Components) > 0 && m.SafetyClass != want {
 		add("safetyClass %q: the highest component class is %q", m.SafetyClass, want)
 	}
+	if m.Policy.Digest.IsZero() {
+		add("policy.digest is not set")
+	}
 	if m.Policy.Outcome != OutcomePass && m.Policy.Outcome != OutcomeFail {
 		add("policy.outcome %q: want pass or fail", m.Policy.Outcome)
 	}

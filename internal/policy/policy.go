@@ -9,9 +9,12 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -140,13 +143,56 @@ func Load(r io.Reader) (*Policy, error) {
 		if err == io.EOF {
 			return nil, evidence.Errorf(evidence.KindInvalid, "policy: the file is empty")
 		}
-		return nil, evidence.Errorf(evidence.KindInvalid, "policy: %v", err)
+		return nil, evidence.Errorf(evidence.KindInvalid, "policy: %s", describeYAMLError(err))
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		return nil, evidence.Errorf(evidence.KindInvalid, "policy: a second YAML document follows the first; a policy file holds one")
 	}
 	p := Default()
 	if err := p.apply(o); err != nil {
 		return nil, evidence.Errorf(evidence.KindInvalid, "policy: %v", err)
 	}
 	return p, nil
+}
+
+var (
+	unknownFieldRE = regexp.MustCompile(`^(line \d+): field (.+) not found in type \S+$`)
+	cannotDecodeRE = regexp.MustCompile("^(line \\d+): cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+)
+
+// describeYAMLError rewords yaml's decoding errors, which name Go types, for
+// the author of the file: one line per problem, keys as written.
+func describeYAMLError(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	parts := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if m := unknownFieldRE.FindStringSubmatch(e); m != nil {
+			e = fmt.Sprintf("%s: unknown key %q", m[1], m[2])
+		} else if m := cannotDecodeRE.FindStringSubmatch(e); m != nil {
+			got := map[string]string{"seq": "a list", "map": "a mapping", "str": "the string " + strconv.Quote(m[3])}[m[2]]
+			if got == "" {
+				got = m[2] + " " + m[3]
+			}
+			want := m[4]
+			switch {
+			case strings.HasPrefix(want, "map["):
+				want = "a mapping"
+			case strings.HasPrefix(want, "[]"):
+				want = "a list"
+			case want == "string":
+				want = "a string"
+			case want == "bool":
+				want = "true or false"
+			}
+			e = fmt.Sprintf("%s: want %s, got %s", m[1], want, got)
+		}
+		parts[i] = e
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (p *Policy) apply(o Override) error {

@@ -293,15 +293,16 @@ func testLevel(level evidence.TestLevel) func(*evidence.Component) (bool, string
 func checkTestsPassing(c *evidence.Component) (bool, string, []string) {
 	explained := map[string]string{} // test id -> anomaly id
 	unevaluated := map[string]string{}
+	closed := map[string]string{} // a closed anomaly says it is fixed; the test says otherwise
 	for _, a := range c.Anomalies {
-		if !a.Open() {
-			continue
-		}
 		ok := a.Evaluated() && *a.RiskAcceptable
 		for _, t := range a.Tests {
-			if ok {
+			switch {
+			case !a.Open():
+				closed[t] = a.ID
+			case ok:
 				explained[t] = a.ID
-			} else {
+			default:
 				unevaluated[t] = a.ID
 			}
 		}
@@ -321,10 +322,10 @@ func checkTestsPassing(c *evidence.Component) (bool, string, []string) {
 				continue
 			}
 			item := fmt.Sprintf("%s: %s (%s)", r.Name, f.ID(), f.Outcome)
-			if id, ok := unevaluated[f.ID()]; ok {
+			if id, ok := lookupTest(unevaluated, f); ok {
 				item += ": named by " + id + ", which is not evaluated as acceptable"
-			} else if id, ok := unevaluated[f.Name]; ok {
-				item += ": named by " + id + ", which is not evaluated as acceptable"
+			} else if id, ok := lookupTest(closed, f); ok {
+				item += ": named by " + id + ", which is closed"
 			}
 			missing = append(missing, item)
 		}
@@ -340,6 +341,16 @@ func checkTestsPassing(c *evidence.Component) (bool, string, []string) {
 		return true, "no failing tests", nil
 	}
 	return true, fmt.Sprintf("all %d failing test(s) explained by evaluated anomalies", failing), nil
+}
+
+// lookupTest finds a test case in a map keyed by test id, by
+// classname.name first, then by name.
+func lookupTest(m map[string]string, f evidence.TestCase) (string, bool) {
+	if id, ok := m[f.ID()]; ok {
+		return id, true
+	}
+	id, ok := m[f.Name]
+	return id, ok
 }
 
 func checkSystemTests(m *evidence.Manifest) (bool, string, []string) {
