@@ -50,4 +50,47 @@ fi
 grep -E '^FAIL' "$work/tampered.txt"
 echo "(exit code 3: verification failed, as it must)"
 
-step "Done: the sealed release is in $work/wearable-monitor-2.4.0"
+step "evidentd: an archive on a fresh data directory, trusting the release key"
+data="$work/evidentd-data"
+./bin/evidentd token create --data "$data" --role ci --name release-pipeline > "$work/ci.token"
+./bin/evidentd token create --data "$data" --role auditor --name auditor > "$work/auditor.token"
+./bin/evidentd serve --data "$data" --addr 127.0.0.1:0 --trusted-key "$work/release.pub" \
+  > "$work/evidentd.out" 2> "$work/evidentd.log" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q 'listening on' "$work/evidentd.out" 2>/dev/null && break
+  sleep 0.1
+done
+export EVIDENT_SERVER=$(grep -o 'http://[0-9.:]*' "$work/evidentd.out" | head -1)
+[ -n "$EVIDENT_SERVER" ] || { echo "evidentd did not start:"; cat "$work/evidentd.log"; exit 1; } >&2
+echo "evidentd is listening on $EVIDENT_SERVER"
+
+step "evident push: CI uploads the sealed release (a second push is a no-op)"
+EVIDENT_TOKEN=$(cat "$work/ci.token") $evident push "$work/wearable-monitor-2.4.0"
+EVIDENT_TOKEN=$(cat "$work/ci.token") $evident push "$work/wearable-monitor-2.4.0"
+
+export EVIDENT_TOKEN=$(cat "$work/auditor.token")
+step "An auditor looks the release up four ways"
+echo "-- by product and version:"
+$evident lookup --release wearable-monitor@2.4.0
+echo "-- by component version:"
+$evident lookup --component wm-firmware@3.1.2
+echo "-- \"what is this firmware image?\" (hashed locally):"
+$evident lookup --artifact-file "$src/build/fw/wm-fw-3.1.2.bin"
+echo "-- \"which of our field versions ship zlib?\":"
+$evident lookup --purl pkg:github/madler/zlib
+
+step "evident export: the audit pack (manifest, signature, evidence, log proof, RECORD.html)"
+$evident export wearable-monitor@2.4.0 -o "$work/wearable-monitor-2.4.0.tar"
+tar -tf "$work/wearable-monitor-2.4.0.tar" | grep -v '^evidence/' | sed 's/^/  /'
+echo "  evidence/sha256/... ($(tar -tf "$work/wearable-monitor-2.4.0.tar" | grep -c '^evidence/') files)"
+
+step "The archive stops; the pack is verified offline with the release key and the archive's log key"
+kill $server_pid; wait $server_pid 2>/dev/null || true
+trap - EXIT
+$evident verify "$work/wearable-monitor-2.4.0.tar" --key "$work/release.pub" --log-key "$data/log.key.pub"
+
+step "Done"
+echo "Sealed release:  $work/wearable-monitor-2.4.0"
+echo "Audit pack:      $work/wearable-monitor-2.4.0.tar (open RECORD.html inside it in a browser)"

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/pack"
 	"github.com/evident-dev/evident/internal/policy"
 	"github.com/evident-dev/evident/internal/rederive"
 	"github.com/evident-dev/evident/internal/sign"
@@ -18,18 +19,22 @@ import (
 type verifyOptions struct {
 	keys   []string
 	policy string
+	logKey string
 	json   bool
 }
 
 func (a *app) verifyCommand() *cobra.Command {
 	var o verifyOptions
 	cmd := &cobra.Command{
-		Use:   "verify DIR --key PUB",
-		Short: "Verify a sealed release offline",
-		Long: `Verify a sealed release directory offline: the signature with the trusted public
-key(s), that the signed statement covers exactly the released artifacts, that every
-evidence file is present and unchanged, that every summary in the manifest is what the
-evidence says (each file is parsed again), and that the archived policy still passes.
+		Use:   "verify DIR|PACK.tar --key PUB",
+		Short: "Verify a sealed release or an audit pack offline",
+		Long: `Verify a sealed release directory or an audit pack offline: the signature with the
+trusted public key(s), that the signed statement covers exactly the released
+artifacts, that every evidence file is present and unchanged, that every summary in
+the manifest is what the evidence says (each file is parsed again), and that the
+archived policy still passes. For an audit pack also: the archive's signed index of
+every file (so any changed byte, RECORD.html included, is caught) and the release's
+inclusion proof in the archive's log (pin the archive's log key with --log-key).
 
 Exit code 0 when everything verified, 3 when anything did not (the report says what).`,
 		Args: exactArgs(1),
@@ -39,6 +44,7 @@ Exit code 0 when everything verified, 3 when anything did not (the report says w
 	}
 	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "trusted public key (PEM); repeatable")
 	cmd.Flags().StringVar(&o.policy, "policy", "", "an auditor's own policy file the release must also pass")
+	cmd.Flags().StringVar(&o.logKey, "log-key", "", "the archive's log verifier key file (audit packs): pins whose log the proof must come from")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
 	return cmd
 }
@@ -75,10 +81,13 @@ func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) erro
 	if err != nil {
 		return evidence.Errorf(evidence.KindInvalid, "%s: %v", target, err)
 	}
-	if !st.IsDir() {
-		return evidence.Errorf(evidence.KindInvalid, "%s is not a release directory", target)
+	opts := verify.Options{Trust: trust, Policy: auditor, Derive: rederive.Check}
+	var rep *verify.Report
+	if st.IsDir() {
+		rep, err = verify.Release(cmd.Context(), os.DirFS(target), opts)
+	} else {
+		rep, err = a.verifyPack(cmd, target, st.Size(), verify.PackOptions{Options: opts}, o.logKey)
 	}
-	rep, err := verify.Release(cmd.Context(), os.DirFS(target), verify.Options{Trust: trust, Policy: auditor, Derive: rederive.Check})
 	if err != nil {
 		return err
 	}
@@ -111,4 +120,24 @@ func renderVerify(a *app, target string, rep *verify.Report) {
 		names = []string{"nothing was verified"}
 	}
 	fmt.Fprintf(w, "\nNOT VERIFIED %s: %s\n", target, strings.Join(names, ", "))
+}
+
+func (a *app) verifyPack(cmd *cobra.Command, target string, size int64, opts verify.PackOptions, logKeyFile string) (*verify.Report, error) {
+	if logKeyFile != "" {
+		b, err := readFileLimited(logKeyFile, 4096)
+		if err != nil {
+			return nil, evidence.Errorf(evidence.KindInvalid, "log key %s: %v", logKeyFile, err)
+		}
+		opts.LogKey = strings.TrimSpace(string(b))
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "%s: %v", target, err)
+	}
+	defer f.Close()
+	p, err := pack.Open(f, size)
+	if err != nil {
+		return nil, evidence.Errorf(evidence.KindVerification, "%s is not a valid audit pack: %v", target, err)
+	}
+	return verify.Pack(cmd.Context(), p, opts)
 }

@@ -31,8 +31,10 @@ type Catalog interface {
 	// Update runs fn in a write transaction. Everything fn writes becomes
 	// visible at once when fn returns nil and Update commits, and nothing
 	// of it otherwise. Write transactions are serialised, so the log has one
-	// append order; fn must not retain tx. When Update returns nil the
-	// writes are durable.
+	// append order; fn must not retain tx and must not call Update. When
+	// Update returns nil the writes are durable. A write that fails with
+	// ErrExists (InsertRelease, InsertToken) leaves the transaction usable;
+	// any other failed write makes Update roll back whatever fn returns.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
@@ -40,6 +42,10 @@ type Catalog interface {
 }
 
 // Reader is every read. Reads outside a transaction see committed data only.
+//
+// Lookups (History, Find*) return an empty list, not ErrNotFound, when
+// nothing matches; hits come in log order. Names sort by bytes ("Zeta"
+// before "monitor"). Times round-trip exactly, to the nanosecond, in UTC.
 type Reader interface {
 	tlog.Reader
 
@@ -167,29 +173,9 @@ type SOUPHit struct {
 	Name, PackageVersion, PURL                    string
 }
 
-// Roles of API tokens.
-const (
-	RoleCI       = "ci"       // push releases
-	RoleApprover = "approver" // read, and sign approvals
-	RoleAuditor  = "auditor"  // read
-	RoleAdmin    = "admin"    // everything
-)
-
-// Roles lists the valid roles.
-var Roles = []string{RoleCI, RoleApprover, RoleAuditor, RoleAdmin}
-
-// ValidRole reports whether r is one of Roles.
-func ValidRole(r string) bool {
-	for _, x := range Roles {
-		if r == x {
-			return true
-		}
-	}
-	return false
-}
-
 // Token is an API token. Only its SHA-256 hash is stored; the token itself
-// is shown once, when it is created.
+// is shown once, when it is created. Role is opaque here (package auth
+// defines the roles); ID and Hash are each unique.
 type Token struct {
 	ID        string // short public identifier, shown in logs and the audit trail
 	Name      string

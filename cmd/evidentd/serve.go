@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
+
+	"github.com/evident-dev/evident/internal/archive"
+	"github.com/evident-dev/evident/internal/httpapi"
+	"github.com/evident-dev/evident/internal/sign"
+)
+
+func serveCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the archive",
+		Long: `Run the archive. With no flags it stores everything in ./evidentd-data and listens
+on 127.0.0.1:8080. Pushed releases are accepted only when signed by a trusted key
+(--trusted-key, repeatable, or trusted-key: [...] in the config file).
+
+Every flag can also be set in the config file (same name) or as EVIDENTD_<NAME>
+(e.g. EVIDENTD_ADDR, EVIDENTD_TRUSTED_KEY=a.pub,b.pub).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), c, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	addStoreFlags(f)
+	f.String("addr", "127.0.0.1:8080", "listen address")
+	f.StringArray("trusted-key", nil, "public key (PEM) whose release signatures are accepted; repeatable")
+	f.Int64("max-blob-size", 8<<30, "largest blob accepted, in bytes")
+	f.Int("max-in-flight", 512, "requests handled at once; more are answered 503")
+	f.Int("max-connections", 4096, "open connections accepted at once")
+	f.String("tls-cert", "", "TLS certificate file (serve HTTPS when set with --tls-key)")
+	f.String("tls-key", "", "TLS private key file")
+	f.Duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on SIGTERM")
+	f.String("log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func loadTrust(paths []string) (sign.Trust, error) {
+	var t sign.Trust
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return t, fmt.Errorf("trusted key %s: %w", p, err)
+		}
+		k, err := sign.LoadPublicKey(b)
+		if err != nil {
+			return t, fmt.Errorf("trusted key %s: %w", p, err)
+		}
+		t.Keys = append(t.Keys, k)
+	}
+	return t, nil
+}
+
+func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	log := newLogger(stderr, c.LogLevel)
+	trust, err := loadTrust(c.TrustedKeys)
+	if err != nil {
+		return err
+	}
+	if len(trust.Keys) == 0 {
+		log.Warn("no trusted keys: every pushed release will be refused (add --trusted-key)")
+	}
+	st, err := openStores(ctx, c, c.MaxBlobSize)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	arch, err := archive.New(archive.Config{
+		Blobs: st.blobs, Catalog: st.catalog, Trust: trust,
+		LogSigner: st.signer, LogVerifierKey: st.vkey, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := httpapi.New(httpapi.Config{
+		Archive: arch, Auth: arch, Ready: st.catalog.Ping, Log: log, Registry: reg,
+		MaxBlobSize: c.MaxBlobSize, MaxInFlight: c.MaxInFlight,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	// Bound open connections so that a flood cannot exhaust file
+	// descriptors; excess connections wait in the kernel's backlog.
+	ln = netutil.LimitListener(ln, c.MaxConns)
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// No whole-request read/write timeout: blobs and audit packs may
+		// take long. Uploads are bounded by size instead, and a stalled
+		// client costs one connection slot.
+		ErrorLog: nil,
+	}
+	scheme := "http"
+	if c.TLSCert != "" || c.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	log.Info("evidentd listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
+		"data", c.Data, "trusted_keys", len(trust.Keys), "log_origin", st.signer.Name(), "version", version)
+	fmt.Fprintf(stdout, "evidentd %s listening on %s://%s (data %s)\n", version, scheme, ln.Addr(), c.Data)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
