@@ -77,6 +77,12 @@ type Reader interface {
 	Tokens(ctx context.Context) ([]Token, error)
 	// AuditEvents returns up to limit events with Seq > after, in order.
 	AuditEvents(ctx context.Context, after int64, limit int) ([]AuditEvent, error)
+
+	// Approvers lists the approver registry, oldest first.
+	Approvers(ctx context.Context) ([]Approver, error)
+	// Approvals returns a release's approval records in log order (empty
+	// when there are none; an unknown release is not an error).
+	Approvals(ctx context.Context, product, version string) ([]ApprovalRecord, error)
 }
 
 // Tx is a write transaction. Its reads see its own writes.
@@ -93,6 +99,11 @@ type Tx interface {
 	InsertToken(ctx context.Context, t Token) error
 	// AppendAudit appends an event; Seq is assigned by the store.
 	AppendAudit(ctx context.Context, e AuditEvent) error
+	// InsertApprover registers an approver. The same ID twice: ErrExists.
+	InsertApprover(ctx context.Context, a Approver) error
+	// InsertApproval records an accepted approval record of an existing
+	// release (else ErrNotFound). The same bundle twice: ErrExists.
+	InsertApproval(ctx context.Context, a ApprovalRecord) error
 }
 
 // Release is an accepted release as the catalog records it.
@@ -182,6 +193,40 @@ type Token struct {
 	Role      string
 	Hash      []byte
 	CreatedAt time.Time
+}
+
+// Approver is one entry of the approver registry: a person (printed name)
+// in a role, identified by a public key or by a keyless OIDC identity.
+// A person with two roles has two entries with the same name.
+type Approver struct {
+	ID        string
+	Name      string
+	Role      string
+	KeyID     string // "sha256:<hex>" of the PKIX public key; "" for keyless
+	PublicKey []byte // PEM; nil for keyless
+	Issuer    string // keyless: the OIDC issuer
+	Subject   string // keyless: a regular expression the certificate subject must match in full
+	CreatedAt time.Time
+}
+
+// ApprovalRecord is an accepted approval, rejection or revocation of a
+// release: the facts of its signed predicate and where it is in the log.
+type ApprovalRecord struct {
+	Product        string
+	Version        string
+	ManifestDigest digest.Digest
+	BundleDigest   digest.Digest // the signed record, stored as a blob
+	Decision       string
+	Name           string
+	Role           string
+	Identity       string
+	Authentication string
+	Meaning        string
+	Comment        string
+	SignedAt       time.Time // the trusted timestamp when there is one, else the signer's clock
+	Timestamped    bool
+	AcceptedAt     time.Time
+	LogIndex       uint64
 }
 
 // AuditEvent is one entry of the append-only audit trail: who changed what,

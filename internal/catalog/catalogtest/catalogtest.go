@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) catalog.Catalog) {
 		{"ReadIsolation", testReadIsolation},
 		{"CancelledContext", testCancelledContext},
 		{"NotFound", testNotFound},
+		{"Approvers", testApprovers},
+		{"Approvals", testApprovals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
