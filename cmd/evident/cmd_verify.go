@@ -107,6 +107,23 @@ func renderVerify(a *app, target string, rep *verify.Report) {
 		}
 		fmt.Fprintf(w, "%s  %-15s %s\n", mark, c.Name, c.Detail)
 	}
+	if rep.Status != "" {
+		fmt.Fprintf(w, "\nRelease status: %s\n", strings.ToUpper(rep.Status))
+		for _, s := range rep.Signatures {
+			when := s.SignedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+			if s.Timestamped {
+				when += " (trusted timestamp)"
+			}
+			fmt.Fprintf(w, "  %-8s %s (%s), %s: %q", strings.ToUpper(s.Decision), s.Name, s.Role, when, s.Meaning)
+			if s.Comment != "" {
+				fmt.Fprintf(w, " — %s", s.Comment)
+			}
+			fmt.Fprintln(w)
+		}
+		for _, m := range rep.Missing {
+			fmt.Fprintf(w, "  still needed: %s\n", m)
+		}
+	}
 	if rep.OK {
 		fmt.Fprintf(w, "\nVERIFIED %s (%s): %d artifact(s), %d evidence file(s), signed by %s\n",
 			rep.Release, rep.ManifestDigest, rep.Artifacts, rep.EvidenceFiles, rep.SignerKeyID)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/evident-dev/evident/internal/evidence"
 )
 
 // app holds what every command shares: the process's streams and
@@ -46,6 +48,10 @@ checked against an IEC 62304 safety-class policy, and verifiable offline for yea
 		a.historyCommand(),
 		a.diffCommand(),
 		a.exportCommand(),
+		a.statusCommand(),
+		a.approveCommand(evidence.DecisionApproved),
+		a.approveCommand(evidence.DecisionRejected),
+		a.approveCommand(evidence.DecisionRevoked),
 	)
 	return root
 }

@@ -28,6 +28,9 @@ type config struct {
 	TLSKey          string        `mapstructure:"tls-key"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
 	LogLevel        string        `mapstructure:"log-level"`
+	// Approvers are registered at start when not yet in the registry
+	// (config file only).
+	Approvers []approverSpec `mapstructure:"approvers"`
 }
 
 // addStoreFlags adds the flags every store-touching command shares.
@@ -51,7 +54,7 @@ func loadConfig(cmd *cobra.Command) (*config, error) {
 	v.SetDefault("log-origin", "evident-archive")
 	v.SetDefault("max-blob-size", int64(8<<30))
 	v.SetDefault("max-in-flight", 512)
-	v.SetDefault("max-connections", 4096)
+	v.SetDefault("max-connections", 0)
 	v.SetDefault("shutdown-timeout", 30*time.Second)
 	v.SetDefault("log-level", "info")
 	v.SetDefault("trusted-key", []string{})

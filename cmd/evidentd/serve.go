@@ -46,7 +46,7 @@ Every flag can also be set in the config file (same name) or as EVIDENTD_<NAME>
 	f.StringArray("trusted-key", nil, "public key (PEM) whose release signatures are accepted; repeatable")
 	f.Int64("max-blob-size", 8<<30, "largest blob accepted, in bytes")
 	f.Int("max-in-flight", 512, "requests handled at once; more are answered 503")
-	f.Int("max-connections", 4096, "open connections accepted at once")
+	f.Int("max-connections", 0, "open connections accepted at once (default: the open-file limit minus a reserve)")
 	f.String("tls-cert", "", "TLS certificate file (serve HTTPS when set with --tls-key)")
 	f.String("tls-key", "", "TLS private key file")
 	f.Duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on SIGTERM")
@@ -85,6 +85,15 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	if len(c.Approvers) > 0 {
+		n, err := registerApprovers(ctx, st.catalog, c.Approvers, localActor("serve (config file approvers)"))
+		if err != nil {
+			return fmt.Errorf("config approvers: %w", err)
+		}
+		if n > 0 {
+			log.Info("registered approvers from the config file", "added", n)
+		}
+	}
 	arch, err := archive.New(archive.Config{
 		Blobs: st.blobs, Catalog: st.catalog, Trust: trust,
 		LogSigner: st.signer, LogVerifierKey: st.vkey, Log: log,
@@ -108,7 +117,11 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	// Bound open connections so that a flood cannot exhaust file
 	// descriptors; excess connections wait in the kernel's backlog.
-	ln = netutil.LimitListener(ln, c.MaxConns)
+	maxConns := c.MaxConns
+	if maxConns <= 0 {
+		maxConns = defaultMaxConns()
+	}
+	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,7 +142,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}
-	log.Info("evidentd listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
+	log.Info("evidentd listening", "addr", ln.Addr().String(), "max_connections", maxConns, "url", scheme+"://"+ln.Addr().String(),
 		"data", c.Data, "trusted_keys", len(trust.Keys), "log_origin", st.signer.Name(), "version", version)
 	fmt.Fprintf(stdout, "evidentd %s listening on %s://%s (data %s)\n", version, scheme, ln.Addr(), c.Data)
 

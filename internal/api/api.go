@@ -59,6 +59,19 @@ type Archive interface {
 	// Export writes the release's audit pack (a tar) to w.
 	Export(ctx context.Context, ref evidence.ReleaseRef, w io.Writer) error
 
+	// SubmitApproval accepts a signed approval record: a Sigstore bundle
+	// of an in-toto statement with the approval predicate
+	// (evidence.PredicateTypeApproval) whose subject is the release's
+	// manifest. The signer must be in the archive's approver registry in the
+	// role the record claims; the identity that sealed the release may not
+	// approve it; one person approves a release once; nothing is accepted
+	// for a revoked release. Needs the approve right. The record is appended
+	// to the log; nothing is ever edited or removed.
+	SubmitApproval(ctx context.Context, bundleJSON []byte) (*ApprovalResult, error)
+	// Status returns the release's status, every signature on it, and what
+	// the approval policy still needs.
+	Status(ctx context.Context, ref evidence.ReleaseRef) (*ReleaseStatus, error)
+
 	// LogInfo returns the log's signed checkpoint and verifier key.
 	LogInfo(ctx context.Context) (*LogInfo, error)
 	// LogProof returns the inclusion proof of a log entry at the current size.
@@ -154,6 +167,48 @@ type LogInfo struct {
 	Size        uint64 `json:"size"`
 	Checkpoint  string `json:"checkpoint"`
 	VerifierKey string `json:"verifierKey"`
+}
+
+// Signature is an accepted approval record as readers see it: name, time
+// and meaning in every rendering (21 CFR 11.50).
+type Signature struct {
+	Decision       string        `json:"decision"`
+	Name           string        `json:"name"`
+	Role           string        `json:"role"`
+	Identity       string        `json:"identity"`
+	Authentication string        `json:"authentication"`
+	Meaning        string        `json:"meaning"`
+	Comment        string        `json:"comment,omitempty"`
+	SignedAt       time.Time     `json:"signedAt"`
+	Timestamped    bool          `json:"timestamped"`
+	Record         digest.Digest `json:"record"` // the approval bundle's digest
+	LogIndex       uint64        `json:"logIndex"`
+}
+
+// ReleaseStatus is a release's approval state.
+type ReleaseStatus struct {
+	ReleaseSummary
+	Signatures []Signature `json:"signatures"`
+	// Missing lists the approvals the policy still needs (empty once
+	// approved, rejected or revoked).
+	Missing []string `json:"missing"`
+	// RequiredRoles and Distinct are the approval policy of the release's
+	// class, from the policy it was sealed under.
+	RequiredRoles []string `json:"requiredRoles"`
+	Distinct      bool     `json:"distinct"`
+	// AllowUnencryptedKeys says whether approvers may sign with a key
+	// that has no passphrase (21 CFR 11.200 wants two components).
+	AllowUnencryptedKeys bool `json:"allowUnencryptedKeys"`
+}
+
+// ApprovalResult is what the archive did with an approval record.
+type ApprovalResult struct {
+	Release   string      `json:"release"`
+	Status    string      `json:"status"`
+	Missing   []string    `json:"missing"`
+	Signature Signature   `json:"signature"`
+	Log       *tlog.Proof `json:"log"`
+	LogKey    string      `json:"logKey"`
 }
 
 // ErrorBody is the JSON body of every HTTP error response.

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/evident-dev/evident/internal/auth"
+	"github.com/evident-dev/evident/internal/catalog"
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
 	"github.com/evident-dev/evident/internal/pack"
@@ -53,11 +54,20 @@ func (a *Archive) Export(ctx context.Context, ref evidence.ReleaseRef, w io.Writ
 	if err != nil {
 		return err
 	}
+	appr, err := a.approvalFiles(ctx, rel)
+	if err != nil {
+		return err
+	}
+	_, pol, err := a.releasePolicy(ctx, rel)
+	if err != nil {
+		return err
+	}
+	status, missing := pol.Status(m.SafetyClass, signatures(appr.records))
 	var html bytes.Buffer
 	err = record.Render(&html, record.Input{
 		Manifest: m, ManifestDigest: rel.ManifestDigest, BundleDigest: rel.BundleDigest,
-		Signer: rel.Signer, AcceptedAt: rel.AcceptedAt, Status: a.summary(rel).Status,
-		LogIndex: rel.LogIndex, LogOrigin: a.signer.Name(), SOUP: soup,
+		Signer: rel.Signer, AcceptedAt: rel.AcceptedAt, Status: status, Missing: missing,
+		LogIndex: rel.LogIndex, LogOrigin: a.signer.Name(), SOUP: soup, Approvals: recordApprovals(appr.records),
 		GeneratedAt: a.now().UTC(), Generator: Generator,
 	})
 	if err != nil {
@@ -72,10 +82,12 @@ func (a *Archive) Export(ctx context.Context, ref evidence.ReleaseRef, w io.Writ
 	for _, d := range m.EvidenceDigests() {
 		files = append(files, a.blobFile(pack.EvidenceDir+"/sha256/"+d.Hex(), d))
 	}
+	files = append(files, appr.files...)
 	files = append(files,
 		pack.Bytes(pack.ProofFile, append(proofJSON, '\n')),
 		pack.Bytes(pack.LogKeyFile, []byte(a.logKey+"\n")),
 	)
+	files = append(files, appr.proofs...)
 	for _, k := range a.trust.Keys {
 		if k.ID() == rel.Signer {
 			pem, err := k.MarshalPEM()
@@ -134,4 +146,66 @@ func (a *Archive) soupOf(ctx context.Context, m *evidence.Manifest) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// approvalPack is what a pack carries of a release's approvals.
+type approvalPack struct {
+	records []catalog.ApprovalRecord
+	files   []pack.File // the records and approvers.json
+	proofs  []pack.File // one log proof per record
+}
+
+// approvalFiles gathers the approval records of a release, the registry
+// entries of their signers and an inclusion proof of each.
+func (a *Archive) approvalFiles(ctx context.Context, rel *catalog.Release) (*approvalPack, error) {
+	recs, err := a.cat.Approvals(ctx, rel.Product, rel.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := &approvalPack{records: recs}
+	if len(recs) == 0 {
+		return out, nil
+	}
+	registry, err := a.cat.Approvers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var signers []pack.Approver
+	seen := map[string]bool{}
+	for _, r := range recs {
+		out.files = append(out.files, a.blobFile(pack.ApprovalFile(r.LogIndex), r.BundleDigest))
+		proof, err := tlog.NewProof(ctx, a.cat, a.signer, a.signer.Name(), r.LogIndex)
+		if err != nil {
+			return nil, fmt.Errorf("log proof of approval %d: %w", r.LogIndex, err)
+		}
+		pj, err := json.MarshalIndent(proof, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		out.proofs = append(out.proofs, pack.Bytes(pack.ApprovalProofFile(r.LogIndex), append(pj, '\n')))
+		for _, e := range registry {
+			key := e.Name + "\x00" + e.Role + "\x00" + e.KeyID
+			if e.KeyID == r.Identity && e.Name == r.Name && e.Role == r.Role && !seen[key] {
+				seen[key] = true
+				signers = append(signers, pack.Approver{Name: e.Name, Role: e.Role, KeyID: e.KeyID, PublicKey: string(e.PublicKey), Issuer: e.Issuer, Subject: e.Subject})
+			}
+		}
+	}
+	aj, err := json.MarshalIndent(signers, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	out.files = append(out.files, pack.Bytes(pack.ApproversFile, append(aj, '\n')))
+	return out, nil
+}
+
+func recordApprovals(recs []catalog.ApprovalRecord) []record.Approval {
+	out := make([]record.Approval, len(recs))
+	for i, r := range recs {
+		out[i] = record.Approval{
+			Decision: r.Decision, Name: r.Name, Role: r.Role, Identity: r.Identity, Meaning: r.Meaning,
+			Comment: r.Comment, SignedAt: r.SignedAt, Timestamped: r.Timestamped, Digest: r.BundleDigest,
+		}
+	}
+	return out
 }

@@ -33,7 +33,11 @@ func (a *Archive) Release(ctx context.Context, ref evidence.ReleaseRef) (*api.Re
 	if err != nil {
 		return nil, err
 	}
-	return &api.Release{ReleaseSummary: a.summary(r), Manifest: m}, nil
+	sum := a.summary(r)
+	if sum.Status, err = a.statusOf(ctx, r); err != nil {
+		return nil, err
+	}
+	return &api.Release{ReleaseSummary: sum, Manifest: m}, nil
 }
 
 // validRef checks a release reference given by a caller: a name that no
@@ -71,6 +75,9 @@ func (a *Archive) History(ctx context.Context, product string) ([]api.ReleaseSum
 	out := make([]api.ReleaseSummary, len(rs))
 	for i := range rs {
 		out[i] = a.summary(&rs[i])
+		if out[i].Status, err = a.statusOf(ctx, &rs[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

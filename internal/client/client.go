@@ -303,6 +303,29 @@ func (c *Client) Export(ctx context.Context, ref evidence.ReleaseRef, w io.Write
 	return nil
 }
 
+// SubmitApproval implements api.Archive.
+func (c *Client) SubmitApproval(ctx context.Context, bundleJSON []byte) (*api.ApprovalResult, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/api/v1/approvals", nil, bytes.NewReader(bundleJSON), int64(len(bundleJSON)), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out api.ApprovalResult
+	if err := decodeBody(resp, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Status implements api.Archive.
+func (c *Client) Status(ctx context.Context, ref evidence.ReleaseRef) (*api.ReleaseStatus, error) {
+	var out api.ReleaseStatus
+	if err := c.getJSON(ctx, releasePath(ref)+"/status", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // LogInfo implements api.Archive.
 func (c *Client) LogInfo(ctx context.Context) (*api.LogInfo, error) {
 	var out api.LogInfo

@@ -9,6 +9,7 @@ import (
 	"github.com/evident-dev/evident/internal/api"
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/sign"
 )
 
 func pathDigest(r *http.Request) (digest.Digest, error) {
@@ -250,4 +251,29 @@ func (s *Server) logProof(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, p)
+}
+
+// submitApproval reads a Sigstore bundle (bounded) and hands it over.
+func (s *Server) submitApproval(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sign.MaxBundleSize))
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.Archive.SubmitApproval(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, res)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	ref, err := pathRelease(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Archive.Status(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, st)
 }

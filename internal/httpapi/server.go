@@ -71,7 +71,11 @@ type route struct {
 	method, pattern string
 	handler         func(w http.ResponseWriter, r *http.Request) error
 	public          bool // no token needed
+	probe           bool // a health probe: exempt from the in-flight limit
 }
+
+// errBusy answers requests over the in-flight limit.
+var errBusy = &evidence.Error{Kind: evidence.KindInternal, Message: "the server is busy; retry shortly"}
 
 // New returns the handler.
 func New(cfg Config) (*Server, error) {
@@ -114,23 +118,25 @@ func New(cfg Config) (*Server, error) {
 
 func (s *Server) routes() []route {
 	return []route{
-		{"GET", "/healthz", s.healthz, true},
-		{"GET", "/readyz", s.readyz, true},
-		{"GET", "/openapi.json", s.openapiDoc, true},
-		{"POST", "/api/v1/blobs/missing", s.missingBlobs, false},
-		{"PUT", "/api/v1/blobs/{digest}", s.putBlob, false},
-		{"GET", "/api/v1/blobs/{digest}", s.getBlob, false},
-		{"HEAD", "/api/v1/blobs/{digest}", s.getBlob, false},
-		{"POST", "/api/v1/releases", s.pushRelease, false},
-		{"GET", "/api/v1/products", s.products, false},
-		{"GET", "/api/v1/products/{product}/releases", s.history, false},
-		{"GET", "/api/v1/products/{product}/releases/{version}", s.release, false},
-		{"GET", "/api/v1/products/{product}/releases/{version}/pack", s.exportPack, false},
-		{"GET", "/api/v1/artifacts/{digest}", s.findArtifact, false},
-		{"GET", "/api/v1/components/{name}/versions/{version}", s.findComponent, false},
-		{"GET", "/api/v1/soup", s.findSOUP, false},
-		{"GET", "/api/v1/log", s.logInfo, false},
-		{"GET", "/api/v1/log/proofs/{index}", s.logProof, false},
+		{"GET", "/healthz", s.healthz, true, true},
+		{"GET", "/readyz", s.readyz, true, true},
+		{"GET", "/openapi.json", s.openapiDoc, true, false},
+		{"POST", "/api/v1/blobs/missing", s.missingBlobs, false, false},
+		{"PUT", "/api/v1/blobs/{digest}", s.putBlob, false, false},
+		{"GET", "/api/v1/blobs/{digest}", s.getBlob, false, false},
+		{"HEAD", "/api/v1/blobs/{digest}", s.getBlob, false, false},
+		{"POST", "/api/v1/releases", s.pushRelease, false, false},
+		{"GET", "/api/v1/products", s.products, false, false},
+		{"GET", "/api/v1/products/{product}/releases", s.history, false, false},
+		{"GET", "/api/v1/products/{product}/releases/{version}", s.release, false, false},
+		{"GET", "/api/v1/products/{product}/releases/{version}/pack", s.exportPack, false, false},
+		{"GET", "/api/v1/artifacts/{digest}", s.findArtifact, false, false},
+		{"GET", "/api/v1/components/{name}/versions/{version}", s.findComponent, false, false},
+		{"GET", "/api/v1/soup", s.findSOUP, false, false},
+		{"POST", "/api/v1/approvals", s.submitApproval, false, false},
+		{"GET", "/api/v1/products/{product}/releases/{version}/status", s.status, false, false},
+		{"GET", "/api/v1/log", s.logInfo, false, false},
+		{"GET", "/api/v1/log/proofs/{index}", s.logProof, false, false},
 	}
 }
 
@@ -199,14 +205,18 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		select {
-		case s.inflight <- struct{}{}:
-			defer func() { <-s.inflight }()
-		default:
-			sw.Header().Set("Retry-After", "1")
-			s.writeError(sw, r, evidence.Errorf(evidence.KindInternal, "the server is busy; retry shortly"), http.StatusServiceUnavailable)
-			s.finish(sw, r, label, start, "")
-			return
+		// Health probes are never refused for load: a liveness probe that
+		// sees 503 on a busy server would restart it.
+		if !rt.probe {
+			select {
+			case s.inflight <- struct{}{}:
+				defer func() { <-s.inflight }()
+			default:
+				sw.Header().Set("Retry-After", "1")
+				s.writeError(sw, r, errBusy, http.StatusServiceUnavailable)
+				s.finish(sw, r, label, start, "")
+				return
+			}
 		}
 		s.metrics.inflight.Inc()
 		defer s.metrics.inflight.Dec()
@@ -241,7 +251,10 @@ func (s *Server) finish(sw *statusWriter, r *http.Request, label string, start t
 	s.metrics.requests.WithLabelValues(label, strconv.Itoa(status)).Inc()
 	s.metrics.duration.WithLabelValues(label).Observe(d.Seconds())
 	lvl := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		lvl = slog.LevelWarn // load shedding, not a fault
+	case status >= 500:
 		lvl = slog.LevelError
 	}
 	if label == "GET /healthz" || label == "GET /readyz" {

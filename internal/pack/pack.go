@@ -16,8 +16,10 @@
 //	manifest.json                  the release manifest
 //	bundle.sigstore.json           its signature
 //	evidence/sha256/<hex>          every evidence file
-//	approvals/<n>.sigstore.json    approval records, when there are any
+//	approvals/<i>.sigstore.json    approval records, when there are any (i: log index)
+//	approvals/approvers.json       the registry entries of their signers
 //	log/proof.json                 inclusion proof of the release in the archive's log
+//	log/approval-<i>.json          inclusion proof of each approval record
 //	trust/log.pub                  the log's note verifier key
 //	trust/keys/<key id>.pub        the public key the release verified with
 package pack
@@ -42,16 +44,36 @@ import (
 
 // Names of fixed entries.
 const (
-	IndexFile    = "PACK.sig"
-	RecordFile   = "RECORD.html"
-	ManifestFile = "manifest.json"
-	BundleFile   = "bundle.sigstore.json"
-	ProofFile    = "log/proof.json"
-	LogKeyFile   = "trust/log.pub"
-	KeysDir      = "trust/keys"
-	ApprovalsDir = "approvals"
-	EvidenceDir  = "evidence"
+	IndexFile     = "PACK.sig"
+	RecordFile    = "RECORD.html"
+	ManifestFile  = "manifest.json"
+	BundleFile    = "bundle.sigstore.json"
+	ProofFile     = "log/proof.json"
+	LogKeyFile    = "trust/log.pub"
+	KeysDir       = "trust/keys"
+	ApprovalsDir  = "approvals"
+	ApproversFile = "approvals/approvers.json"
+	EvidenceDir   = "evidence"
 )
+
+// ApprovalFile and ApprovalProofFile name the entries of the approval
+// record at a log index.
+func ApprovalFile(index uint64) string {
+	return fmt.Sprintf("%s/%d.sigstore.json", ApprovalsDir, index)
+}
+
+// ApprovalProofFile names the inclusion proof of the approval at a log index.
+func ApprovalProofFile(index uint64) string { return fmt.Sprintf("log/approval-%d.json", index) }
+
+// Approver is a registry entry of an approval's signer, as a pack carries it.
+type Approver struct {
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	KeyID     string `json:"keyId,omitempty"`
+	PublicKey string `json:"publicKey,omitempty"` // PEM
+	Issuer    string `json:"issuer,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+}
 
 // indexHeader starts the signed index; the version is part of the signed text.
 const indexHeader = "evident audit pack v1"

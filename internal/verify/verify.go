@@ -19,6 +19,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
@@ -62,14 +63,32 @@ type Check struct {
 
 // Report is the outcome of verifying one release.
 type Report struct {
-	OK             bool               `json:"ok"`
-	Release        string             `json:"release,omitempty"`
-	ManifestDigest string             `json:"manifestDigest,omitempty"`
-	SignerKeyID    string             `json:"signerKeyId,omitempty"`
-	Artifacts      int                `json:"artifacts"`
-	EvidenceFiles  int                `json:"evidenceFiles"`
-	Checks         []Check            `json:"checks"`
-	Manifest       *evidence.Manifest `json:"-"`
+	OK             bool    `json:"ok"`
+	Release        string  `json:"release,omitempty"`
+	ManifestDigest string  `json:"manifestDigest,omitempty"`
+	SignerKeyID    string  `json:"signerKeyId,omitempty"`
+	Artifacts      int     `json:"artifacts"`
+	EvidenceFiles  int     `json:"evidenceFiles"`
+	Checks         []Check `json:"checks"`
+	// Status, Signatures and Missing are the approval state found in an
+	// audit pack (empty for a release directory, which has no approvals).
+	Status     string             `json:"status,omitempty"`
+	Signatures []Signature        `json:"signatures,omitempty"`
+	Missing    []string           `json:"missing,omitempty"`
+	Manifest   *evidence.Manifest `json:"-"`
+}
+
+// Signature is a verified approval record: name, role, time and meaning.
+type Signature struct {
+	Decision    string    `json:"decision"`
+	Name        string    `json:"name"`
+	Role        string    `json:"role"`
+	Identity    string    `json:"identity"`
+	Meaning     string    `json:"meaning"`
+	Comment     string    `json:"comment,omitempty"`
+	SignedAt    time.Time `json:"signedAt"`
+	Timestamped bool      `json:"timestamped"`
+	LogIndex    uint64    `json:"logIndex"`
 }
 
 // Pass and Fail record a check; callers that verify more than Release does
