@@ -13,9 +13,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 # Tools the tests need, installed once into a cache (scripts/tools.sh).
-TEST_TOOLS ?= cosign
+TEST_TOOLS ?= cosign timestamp-server
 
-.PHONY: all build demo test test-short lint bench bench-seal clean
+.PHONY: all build demo test test-short lint bench bench-seal bench-archive clean
 
 all: build
 
@@ -54,6 +54,22 @@ bench-seal: build
 		./$(BIN)/evident seal --config $(BENCH_DIR)/project/evident.yaml --key $(BENCH_DIR)/key.key --out $(BENCH_DIR)/release
 	rm -rf $(BENCH_DIR)
 	EVIDENT_BENCH_SCALE=full $(GO) test -run='^$$' -bench=BenchmarkSealLarge -benchmem -benchtime=3x -timeout 60m ./internal/runner
+
+# The archive benchmark, quick version (docs/benchmarks.md, "Archive
+# (evidentd)"): a throwaway evidentd on a fresh data directory holding
+# 20,000 synthetic releases, then lookups, 200 pushes of small signed
+# releases and a 256 MiB blob. The full-size commands (1,000,000 releases,
+# a 2 GiB blob) are in docs/benchmarks.md. Needs about 400 MB under
+# ARCHIVE_BENCH_DIR and TMPDIR.
+ARCHIVE_BENCH_DIR ?= /tmp/evident-bench-archive-quick
+bench-archive: build
+	@echo "go: $$($(GO) env GOVERSION)  load: $$(cat /proc/loadavg 2>/dev/null)"
+	$(GOBUILD) -o $(BIN)/loadcatalog ./tools/loadcatalog
+	$(GOBUILD) -o $(BIN)/benchserver ./tools/benchserver
+	rm -rf $(ARCHIVE_BENCH_DIR)
+	./$(BIN)/loadcatalog -catalog sqlite://$(ARCHIVE_BENCH_DIR)/data/catalog.db -n 20000
+	./$(BIN)/benchserver run -evidentd ./$(BIN)/evidentd -data $(ARCHIVE_BENCH_DIR)/data -blob-size 268435456
+	rm -rf $(ARCHIVE_BENCH_DIR)
 
 clean:
 	rm -rf $(BIN) out

@@ -7,9 +7,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -35,7 +38,49 @@ type Signer interface {
 // Trust.Keys, or cosign with --key and --insecure-ignore-tlog).
 func NewKeySigner(k *PrivateKey) Signer { return &keySigner{key: k} }
 
-type keySigner struct{ key *PrivateKey }
+// KeySignerOptions adds trusted time to key signatures.
+type KeySignerOptions struct {
+	// TSAURLs are RFC 3161 timestamp authorities (full URL, with path:
+	// https://tsa.example/api/v1/timestamp). Each one countersigns every
+	// signature; a bundle then proves it existed at that time, which a
+	// key alone cannot. When one cannot be reached, Sign fails and
+	// returns no bundle.
+	TSAURLs []string
+	// HTTPClient is used for the timestamp authorities (its Transport and
+	// Timeout); nil means http.DefaultTransport and a 30 s timeout.
+	HTTPClient *http.Client
+	// TrustedRoot, when it holds timestamp authorities (see
+	// TrustedRootFromTSAChain), is used to verify the timestamps of every
+	// bundle before Sign returns it. Without it only the signature is
+	// checked.
+	TrustedRoot root.TrustedMaterial
+}
+
+// NewKeySignerWithOptions returns a Signer that signs with k like
+// NewKeySigner and adds what opts asks for. Bad options (a URL that is not
+// an absolute http(s) URL, the same authority twice) are
+// evidence.KindInvalid. Timestamps do not change how the bundle verifies
+// with a key: cosign --key --insecure-ignore-tlog still accepts it.
+func NewKeySignerWithOptions(k *PrivateKey, opts KeySignerOptions) (Signer, error) {
+	if k == nil {
+		return nil, evidence.Errorf(evidence.KindInvalid, "no signing key")
+	}
+	tsas, err := newTSAServices(opts.TSAURLs, opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	s := &keySigner{key: k, tsas: tsas}
+	if !isNil(opts.TrustedRoot) {
+		s.trustedRoot = opts.TrustedRoot
+	}
+	return s, nil
+}
+
+type keySigner struct {
+	key         *PrivateKey
+	tsas        []tsaService
+	trustedRoot root.TrustedMaterial
+}
 
 func (s *keySigner) Sign(ctx context.Context, payload []byte) ([]byte, error) {
 	if s.key == nil {
@@ -45,22 +90,29 @@ func (s *keySigner) Sign(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := signDSSE(ctx, payload, kp, sgsign.BundleOptions{})
+	out, err := signDSSE(ctx, payload, kp, sgsign.BundleOptions{}, s.tsas, nil)
 	if err != nil {
 		return nil, err
 	}
 	// Never hand out a bundle that does not verify: this catches a broken
 	// key or encoding here rather than at an auditor's desk years later.
-	if _, err := Verify(ctx, out, Trust{Keys: []*PublicKey{s.key.Public()}}); err != nil {
+	trust := Trust{Keys: []*PublicKey{s.key.Public()}}
+	if s.trustedRoot != nil && len(s.trustedRoot.TimestampingAuthorities()) > 0 {
+		trust.TrustedRoot = s.trustedRoot
+		trust.RequireTimestamp = len(s.tsas) > 0
+	}
+	if _, err := Verify(ctx, out, trust); err != nil {
 		return nil, evidence.Errorf(evidence.KindInternal, "the bundle just signed does not verify: %w", err)
 	}
 	return out, nil
 }
 
 // signDSSE wraps payload in a DSSE envelope signed by kp and returns the
-// Sigstore bundle as compact JSON. opts carries what a keyless signer adds
-// (certificate provider, timestamp authorities, transparency logs).
-func signDSSE(ctx context.Context, payload []byte, kp sgsign.Keypair, opts sgsign.BundleOptions) ([]byte, error) {
+// Sigstore bundle as compact JSON. opts carries a keyless signer's
+// certificate provider; then every timestamp authority countersigns the
+// signature, and every transparency log records it, in that order, so that
+// a timestamp authority that is down leaves no log entry behind.
+func signDSSE(ctx context.Context, payload []byte, kp sgsign.Keypair, opts sgsign.BundleOptions, tsas []tsaService, tlogs []tlogService) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -70,7 +122,25 @@ func signDSSE(ctx context.Context, payload []byte, kp sgsign.Keypair, opts sgsig
 	opts.Context = ctx
 	pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: payload, PayloadType: PayloadType}, kp, opts)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if _, ok := errors.AsType[*evidence.Error](err); ok {
+			return nil, err // from the certificate provider: already says where
+		}
 		return nil, fmt.Errorf("sign: %w", err)
+	}
+	if err := addTimestamps(ctx, pb, tsas); err != nil {
+		return nil, err
+	}
+	if len(tlogs) > 0 {
+		vpem, err := verifierPEM(kp, pb.GetVerificationMaterial().GetCertificate().GetRawBytes())
+		if err != nil {
+			return nil, fmt.Errorf("encode the verification material: %w", err)
+		}
+		if err := addTlogEntries(ctx, pb, vpem, tlogs); err != nil {
+			return nil, err
+		}
 	}
 	raw, err := protojson.Marshal(pb)
 	if err != nil {
