@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/evident-dev/evident/internal/api"
 	"github.com/evident-dev/evident/internal/auth"
@@ -44,8 +47,8 @@ func (a *Archive) submitApproval(ctx context.Context, p auth.Principal, bundleJS
 	if err != nil {
 		return nil, err
 	}
-	trust := approverTrust(approvers)
-	if len(trust.Keys) == 0 {
+	trust := approverTrust(approvers, a.trust.TrustedRoot)
+	if len(trust.Keys) == 0 && len(trust.Identities) == 0 {
 		return nil, evidence.Errorf(evidence.KindForbidden, "the archive has no registered approvers (evidentd approver add)")
 	}
 	ap, v, err := verify.Approval(ctx, bundleJSON, trust)
@@ -55,23 +58,23 @@ func (a *Archive) submitApproval(ctx context.Context, p auth.Principal, bundleJS
 		}
 		return nil, err
 	}
-	identity := v.SignerKeyID
+	identity := v.SignerIdentity
 
-	// The registry binds the key to a printed name and role.
+	// The registry binds the signer to a printed name and role.
 	var entry *catalog.Approver
-	var rolesOfKey []string
+	var rolesOfSigner []string
 	for i := range approvers {
-		if approvers[i].KeyID != identity {
+		if !signedBy(approvers[i], v) {
 			continue
 		}
-		rolesOfKey = append(rolesOfKey, approvers[i].Role)
+		rolesOfSigner = append(rolesOfSigner, approvers[i].Role)
 		if approvers[i].Role == ap.Signer.Role {
 			entry = &approvers[i]
 		}
 	}
 	switch {
 	case entry == nil:
-		return nil, evidence.Errorf(evidence.KindForbidden, "key %s is registered for role(s) %s, not %q", identity, strings.Join(rolesOfKey, ", "), ap.Signer.Role)
+		return nil, evidence.Errorf(evidence.KindForbidden, "%s is registered for role(s) %s, not %q", identity, strings.Join(rolesOfSigner, ", "), ap.Signer.Role)
 	case entry.Name != ap.Signer.Name:
 		return nil, evidence.Errorf(evidence.KindForbidden, "the record is signed as %q but key %s belongs to %q", ap.Signer.Name, identity, entry.Name)
 	}
@@ -173,22 +176,39 @@ func checkSequence(rec catalog.ApprovalRecord, recs []catalog.ApprovalRecord, po
 }
 
 // approverTrust is the trust an approval record is verified against: the
-// registered approvers' keys.
-func approverTrust(approvers []catalog.Approver) sign.Trust {
-	var t sign.Trust
+// registered approvers' keys and keyless identities, with the archive's
+// trusted root for certificates and timestamps.
+func approverTrust(approvers []catalog.Approver, tr root.TrustedMaterial) sign.Trust {
+	t := sign.Trust{TrustedRoot: tr}
 	seen := map[string]bool{}
 	for _, ap := range approvers {
-		if ap.KeyID == "" || seen[ap.KeyID] {
-			continue
+		switch {
+		case ap.KeyID != "" && !seen[ap.KeyID]:
+			k, err := sign.LoadPublicKey(ap.PublicKey)
+			if err != nil {
+				continue // refused at registration; never trusted if it got in anyway
+			}
+			seen[ap.KeyID] = true
+			t.Keys = append(t.Keys, k)
+		case ap.Issuer != "" && tr != nil:
+			t.Identities = append(t.Identities, sign.Identity{Issuer: ap.Issuer, SubjectRegexp: ap.Subject})
 		}
-		k, err := sign.LoadPublicKey(ap.PublicKey)
-		if err != nil {
-			continue // refused at registration; never trusted if it got in anyway
-		}
-		seen[ap.KeyID] = true
-		t.Keys = append(t.Keys, k)
 	}
 	return t
+}
+
+// signedBy reports whether a registry entry names who signed: its key, or
+// its keyless issuer and subject pattern (matched in full).
+func signedBy(e catalog.Approver, v *sign.Verified) bool {
+	if e.KeyID != "" {
+		return e.KeyID == v.SignerKeyID
+	}
+	c := v.Certificate
+	if c == nil || e.Issuer != c.Issuer {
+		return false
+	}
+	re, err := regexp.Compile("^(?:" + e.Subject + ")$")
+	return err == nil && re.MatchString(c.Subject)
 }
 
 // releasePolicy reads a release's manifest and the policy it was sealed
@@ -241,6 +261,9 @@ func (a *Archive) Status(ctx context.Context, ref evidence.ReleaseRef) (*api.Rel
 	if _, err := authorize(ctx, auth.ActionRead); err != nil {
 		return nil, err
 	}
+	if err := validRef(ref); err != nil {
+		return nil, err
+	}
 	rel, err := a.cat.Release(ctx, ref.Product, ref.Version)
 	if err != nil {
 		return nil, notFound(err, "release %s not found", ref)
@@ -256,7 +279,7 @@ func (a *Archive) Status(ctx context.Context, ref evidence.ReleaseRef) (*api.Rel
 	status, missing := pol.Status(m.SafetyClass, signatures(recs))
 	out := &api.ReleaseStatus{
 		ReleaseSummary: a.summary(rel), Missing: nonNil(missing), Signatures: []api.Signature{},
-		RequiredRoles: pol.Approvals[m.SafetyClass].Roles, Distinct: pol.Approvals[m.SafetyClass].Distinct,
+		RequiredRoles: nonNil(pol.Approvals[m.SafetyClass].Roles), Distinct: pol.Approvals[m.SafetyClass].Distinct,
 		AllowUnencryptedKeys: pol.AllowUnencryptedApproverKeys,
 	}
 	out.Status = status

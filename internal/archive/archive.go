@@ -32,8 +32,14 @@ import (
 type Config struct {
 	Blobs   blob.Store
 	Catalog catalog.Catalog
-	// Trust is whose release signatures the archive accepts.
+	// Trust is whose release signatures the archive accepts: keys, keyless
+	// identities, and the trusted root (Fulcio CAs, timestamp authorities,
+	// logs) that certificates and timestamps are checked against. The
+	// trusted root also verifies keyless approvers and approval timestamps.
 	Trust sign.Trust
+	// TrustedRootJSON is Trust.TrustedRoot as a trusted_root.json, carried
+	// in audit packs so that they verify offline.
+	TrustedRootJSON []byte
 	// LogSigner signs checkpoints; LogVerifierKey is its public note key.
 	LogSigner      note.Signer
 	LogVerifierKey string
@@ -48,6 +54,7 @@ type Archive struct {
 	blobs    blob.Store
 	cat      catalog.Catalog
 	trust    sign.Trust
+	rootJSON []byte
 	signer   note.Signer
 	verifier note.Verifier
 	logKey   string
@@ -71,7 +78,7 @@ func New(cfg Config) (*Archive, error) {
 		return nil, errors.New("archive: the log verifier key does not belong to the log signer")
 	}
 	a := &Archive{
-		blobs: cfg.Blobs, cat: cfg.Catalog, trust: cfg.Trust,
+		blobs: cfg.Blobs, cat: cfg.Catalog, trust: cfg.Trust, rootJSON: cfg.TrustedRootJSON,
 		signer: cfg.LogSigner, verifier: v, logKey: cfg.LogVerifierKey,
 		maxQuery: cfg.MaxMissingQuery, now: cfg.Now, log: cfg.Log,
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/evident-dev/evident/internal/auth"
 	"github.com/evident-dev/evident/internal/catalog"
@@ -88,6 +89,9 @@ func (a *Archive) Export(ctx context.Context, ref evidence.ReleaseRef, w io.Writ
 		pack.Bytes(pack.LogKeyFile, []byte(a.logKey+"\n")),
 	)
 	files = append(files, appr.proofs...)
+	if len(a.rootJSON) > 0 {
+		files = append(files, pack.Bytes(pack.TrustedRootFile, a.rootJSON))
+	}
 	for _, k := range a.trust.Keys {
 		if k.ID() == rel.Signer {
 			pem, err := k.MarshalPEM()
@@ -185,7 +189,8 @@ func (a *Archive) approvalFiles(ctx context.Context, rel *catalog.Release) (*app
 		out.proofs = append(out.proofs, pack.Bytes(pack.ApprovalProofFile(r.LogIndex), append(pj, '\n')))
 		for _, e := range registry {
 			key := e.Name + "\x00" + e.Role + "\x00" + e.KeyID
-			if e.KeyID == r.Identity && e.Name == r.Name && e.Role == r.Role && !seen[key] {
+			keyless := e.KeyID == "" && strings.HasPrefix(r.Identity, e.Issuer+"|")
+			if (e.KeyID == r.Identity || keyless) && e.Name == r.Name && e.Role == r.Role && !seen[key] {
 				seen[key] = true
 				signers = append(signers, pack.Approver{Name: e.Name, Role: e.Role, KeyID: e.KeyID, PublicKey: string(e.PublicKey), Issuer: e.Issuer, Subject: e.Subject})
 			}

@@ -96,7 +96,7 @@ func (a *Archive) pushRelease(ctx context.Context, p auth.Principal, req api.Pus
 		return nil, err
 	}
 
-	rel := catalogRelease(m, req, v.SignerKeyID, a.now())
+	rel := catalogRelease(m, req, v.SignerIdentity, a.now())
 	entry, err := tlog.Entry{Type: tlog.EntryRelease, Product: ref.Product, Version: ref.Version, Manifest: req.Manifest, Record: req.Bundle}.Encode()
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (a *Archive) pushRelease(ctx context.Context, p auth.Principal, req api.Pus
 		}
 		created = true
 		return tx.AppendAudit(ctx, a.event(p, "release.push", ref.String(), "ok",
-			fmt.Sprintf("manifest %s, log index %d, signed by %s", req.Manifest, index, v.SignerKeyID)))
+			fmt.Sprintf("manifest %s, log index %d, signed by %s", req.Manifest, index, v.SignerIdentity)))
 	})
 	var ce *catalog.ConflictError
 	if errors.As(err, &ce) {
@@ -137,7 +137,7 @@ func (a *Archive) pushRelease(ctx context.Context, p auth.Principal, req api.Pus
 		return nil, err
 	}
 	if created {
-		a.log.Info("release accepted", "release", ref.String(), "manifest", req.Manifest.String(), "log_index", index, "signer", v.SignerKeyID, "actor", p.String())
+		a.log.Info("release accepted", "release", ref.String(), "manifest", req.Manifest.String(), "log_index", index, "signer", v.SignerIdentity, "actor", p.String())
 	}
 	proof, err := tlog.NewProof(ctx, a.cat, a.signer, a.signer.Name(), index)
 	if err != nil {
@@ -145,7 +145,7 @@ func (a *Archive) pushRelease(ctx context.Context, p auth.Principal, req api.Pus
 	}
 	return &api.PushResult{
 		Release: ref.String(), ManifestDigest: req.Manifest, Created: created,
-		Signer: v.SignerKeyID, Log: proof, LogKey: a.logKey,
+		Signer: v.SignerIdentity, Log: proof, LogKey: a.logKey,
 	}, nil
 }
 
