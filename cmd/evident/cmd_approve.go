@@ -21,7 +21,7 @@ import (
 
 type approveOptions struct {
 	serverOptions
-	key     string
+	signer  signerOptions
 	name    string
 	role    string
 	meaning string
@@ -45,7 +45,7 @@ func (a *app) approveCommand(decision string) *cobra.Command {
 		evidence.DecisionRevoked:  "Sign a revocation of a release, e.g. a recall (needs --comment)",
 	}[decision]
 	cmd := &cobra.Command{
-		Use:   verb + " PRODUCT@VERSION --key KEY --name \"Printed Name\" --role ROLE --meaning TEXT",
+		Use:   verb + " PRODUCT@VERSION (--key KEY | --keyless) --name \"Printed Name\" --role ROLE --meaning TEXT",
 		Short: short,
 		Long: short + `.
 
@@ -73,8 +73,8 @@ release's policy allows it.`,
 		},
 	}
 	o.addFlags(cmd)
+	o.signer.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.key, "key", "", "your private key (passphrase-protected, cosign format)")
 	f.StringVar(&o.name, "name", "", "your printed name, as registered with the archive")
 	f.StringVar(&o.role, "role", "", "the role you sign in, e.g. release-manager or qa")
 	f.StringVar(&o.meaning, "meaning", "", "what this signature means, e.g. \"approved for release\" (shown with your name on every rendering)")
@@ -86,8 +86,8 @@ release's policy allows it.`,
 
 func (a *app) runApprove(ctx context.Context, c api.Archive, ref evidence.ReleaseRef, decision string, o approveOptions) error {
 	switch {
-	case o.key == "":
-		return &usageError{errors.New("--key KEY is required (or EVIDENT_KEY)")}
+	case o.signer.key == "" && !o.signer.keyless:
+		return &usageError{errors.New("--key KEY or --keyless is required (or EVIDENT_KEY)")}
 	case strings.TrimSpace(o.name) == "" || o.role == "" || strings.TrimSpace(o.meaning) == "":
 		return &usageError{errors.New("--name, --role and --meaning are required: they are part of what you sign")}
 	case decision != evidence.DecisionApproved && strings.TrimSpace(o.comment) == "":
@@ -121,21 +121,25 @@ func (a *app) runApprove(ctx context.Context, c api.Archive, ref evidence.Releas
 		}
 	}
 
-	key, err := a.loadPrivateKey(o.key)
+	signer, who, err := a.signer(ctx, o.signer)
 	if err != nil {
 		return err
 	}
-	authn := evidence.AuthKeyPassphrase
-	if !key.Encrypted() {
-		authn = evidence.AuthKey
-		if !st.AllowUnencryptedKeys {
-			return evidence.Errorf(evidence.KindForbidden, "%s has no passphrase: an approval needs two components (21 CFR 11.200); protect the key with a passphrase (evident key generate writes one)", o.key)
+	if who.Authentication == evidence.AuthKey && !st.AllowUnencryptedKeys {
+		return evidence.Errorf(evidence.KindForbidden, "%s has no passphrase: an approval needs two components (21 CFR 11.200); protect the key with a passphrase (evident key generate writes one)", o.signer.key)
+	}
+	identity := who.Identity
+	if identity == "" {
+		// Keyless: the certificate names the signer; the record names the
+		// identity it will be issued for, which the archive checks.
+		if identity, err = keylessIdentity(ctx, a, o.signer); err != nil {
+			return err
 		}
 	}
 	ap := evidence.Approval{
 		ManifestDigest: rel.ManifestDigest, Product: ref.Product, Version: ref.Version,
 		Decision: decision, Meaning: o.meaning, Comment: o.comment,
-		Signer:   evidence.Signer{Name: strings.TrimSpace(o.name), Role: o.role, Identity: key.Public().ID(), Authentication: authn},
+		Signer:   evidence.Signer{Name: strings.TrimSpace(o.name), Role: o.role, Identity: identity, Authentication: who.Authentication},
 		SignedAt: time.Now().UTC().Truncate(time.Second),
 	}
 	if err := ap.Validate(); err != nil {
@@ -153,7 +157,7 @@ func (a *app) runApprove(ctx context.Context, c api.Archive, ref evidence.Releas
 	if err != nil {
 		return err
 	}
-	bundle, err := sign.NewKeySigner(key).Sign(ctx, payload)
+	bundle, err := signer.Sign(ctx, payload)
 	if err != nil {
 		return err
 	}

@@ -5,18 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/evident-dev/evident/internal/api"
 	"github.com/evident-dev/evident/internal/client"
-	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
-	"github.com/evident-dev/evident/internal/runner"
-	"github.com/evident-dev/evident/internal/sign"
 	"github.com/evident-dev/evident/internal/tlog"
 )
 
@@ -94,71 +88,11 @@ type pushReport struct {
 }
 
 func (a *app) runPush(ctx context.Context, c api.Archive, dir string, o pushOptions) error {
-	mb, err := readFileLimited(filepath.Join(dir, runner.ManifestFile), evidence.MaxManifestSize)
-	if err != nil {
-		return evidence.Errorf(evidence.KindInvalid, "%s is not a sealed release: %v", dir, err)
-	}
-	bb, err := readFileLimited(filepath.Join(dir, runner.BundleFile), sign.MaxBundleSize)
-	if err != nil {
-		return evidence.Errorf(evidence.KindInvalid, "%s is not sealed (run evident seal): %v", dir, err)
-	}
-	m, err := evidence.DecodeManifest(bytes.NewReader(mb))
-	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
-	}
-	md, bd := digest.FromBytes(mb), digest.FromBytes(bb)
-
-	// Upload what the archive lacks: evidence, then manifest and bundle.
-	type upload struct {
-		d    digest.Digest
-		path string
-		data []byte
-	}
-	uploads := map[digest.Digest]upload{md: {d: md, data: mb}, bd: {d: bd, data: bb}}
-	want := []digest.Digest{md, bd}
-	for _, d := range m.EvidenceDigests() {
-		uploads[d] = upload{d: d, path: filepath.Join(dir, runner.EvidencePath(d))}
-		want = append(want, d)
-	}
-	missing, err := c.MissingBlobs(ctx, want)
+	u, res, err := client.PushDir(ctx, c, dir)
 	if err != nil {
 		return err
 	}
-	rep := pushReport{}
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for _, d := range missing {
-		u, ok := uploads[d]
-		if !ok {
-			return fmt.Errorf("the archive asked for %s, which this release does not reference", d)
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			n, err := putOne(ctx, c, u.d, u.path, u.data)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			rep.Uploaded++
-			rep.UploadedBytes += n
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-
-	res, err := c.PushRelease(ctx, api.PushRequest{Manifest: md, Bundle: bd})
-	if err != nil {
-		return err
-	}
-	rep.PushResult = res
+	rep := pushReport{PushResult: res, Uploaded: u.Uploaded, UploadedBytes: u.UploadedBytes}
 
 	// The archive's word that the release is in its log, checked here.
 	vkey := res.LogKey
@@ -170,7 +104,7 @@ func (a *app) runPush(ctx context.Context, c api.Archive, dir string, o pushOpti
 		vkey = string(bytes.TrimSpace(b))
 		rep.LogKeyPinned = true
 	}
-	if err := checkPushProof(res, vkey, m.Ref(), md, bd); err != nil {
+	if err := client.CheckProof(res, vkey, u); err != nil {
 		return err
 	}
 	rep.ProofVerified = true
@@ -190,50 +124,9 @@ func (a *app) runPush(ctx context.Context, c api.Archive, dir string, o pushOpti
 	return nil
 }
 
-// checkPushProof verifies the inclusion proof of a push against vkey and
-// that its entry is this release.
-func checkPushProof(res *api.PushResult, vkey string, ref evidence.ReleaseRef, md, bd digest.Digest) error {
-	if res.Log == nil {
-		return evidence.Errorf(evidence.KindVerification, "the archive returned no log proof")
-	}
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		return evidence.Errorf(evidence.KindVerification, "log key: %v", err)
-	}
-	e, _, err := res.Log.Verify(v)
-	if err != nil {
-		return evidence.Errorf(evidence.KindVerification, "the archive's log proof does not verify: %v", err)
-	}
-	if e.Type != tlog.EntryRelease || e.Product != ref.Product || e.Version != ref.Version || e.Manifest != md || e.Record != bd {
-		return evidence.Errorf(evidence.KindVerification, "the archive's log entry is not this release: %s@%s %s", e.Product, e.Version, e.Manifest)
-	}
-	return nil
-}
-
 func keyName(vkey string) string {
 	if v, err := tlog.NewVerifier(vkey); err == nil {
 		return fmt.Sprintf("%s+%08x", v.Name(), v.KeyHash())
 	}
 	return "?"
-}
-
-func putOne(ctx context.Context, c api.Archive, d digest.Digest, path string, data []byte) (int64, error) {
-	if data != nil {
-		return int64(len(data)), c.PutBlob(ctx, d, int64(len(data)), bytes.NewReader(data))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, evidence.Errorf(evidence.KindInvalid, "evidence %s: %v", d, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	// The archive verifies the digest while it stores the blob; a file
-	// changed since sealing is refused there.
-	if err := c.PutBlob(ctx, d, st.Size(), f); err != nil {
-		return 0, fmt.Errorf("upload %s: %w", d, err)
-	}
-	return st.Size(), nil
 }

@@ -31,7 +31,7 @@ func (o *collectOptions) addFlags(cmd *cobra.Command) {
 
 type sealOptions struct {
 	collectOptions
-	key string
+	signer signerOptions
 }
 
 func (a *app) collectCommand() *cobra.Command {
@@ -47,7 +47,7 @@ without signing. The policy is evaluated and reported; exit code 4 when it fails
 			if err := a.bindEnv(cmd, "config"); err != nil {
 				return err
 			}
-			return a.runCollect(cmd, o, "")
+			return a.runCollect(cmd, o, nil)
 		},
 	}
 	o.addFlags(cmd)
@@ -57,27 +57,30 @@ without signing. The policy is evaluated and reported; exit code 4 when it fails
 func (a *app) sealCommand() *cobra.Command {
 	var o sealOptions
 	cmd := &cobra.Command{
-		Use:   "seal [--config F] --key KEY --out DIR",
+		Use:   "seal [--config F] (--key KEY | --keyless) --out DIR",
 		Short: "Collect evidence, check the policy and sign the release manifest",
 		Long: `Collect everything evident.yaml names, evaluate the safety-class policy and, when it
 passes, sign the manifest: DIR/manifest.json, DIR/evidence/ and DIR/bundle.sigstore.json.
 When the policy fails nothing is signed or written, the report names the component,
 rule and what is missing, and the exit code is 4.
 
-The key's passphrase comes from EVIDENT_KEY_PASSWORD or a terminal prompt.`,
+The key's passphrase comes from EVIDENT_KEY_PASSWORD or a terminal prompt. In CI,
+--keyless signs with the job's OIDC identity (GitHub Actions: permissions id-token:
+write; GitLab: an id_tokens entry SIGSTORE_ID_TOKEN with aud sigstore) through
+Fulcio; a keyless signature needs a trusted time, from --tsa or a Rekor log.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.bindEnv(cmd, "config", "key"); err != nil {
 				return err
 			}
-			if o.key == "" {
-				return &usageError{errors.New("--key KEY is required (or EVIDENT_KEY)")}
+			if !o.signer.keyless && o.signer.key == "" {
+				return &usageError{errors.New("--key KEY or --keyless is required (or EVIDENT_KEY)")}
 			}
-			return a.runCollect(cmd, o.collectOptions, o.key)
+			return a.runCollect(cmd, o.collectOptions, &o.signer)
 		},
 	}
 	o.addFlags(cmd)
-	cmd.Flags().StringVar(&o.key, "key", "", "private key file (PKCS#8 PEM or cosign-encrypted)")
+	o.signer.addFlags(cmd)
 	return cmd
 }
 
@@ -92,20 +95,21 @@ type sealResult struct {
 	Policy         evidence.PolicyResult `json:"-"`
 }
 
-func (a *app) runCollect(cmd *cobra.Command, o collectOptions, keyPath string) error {
+// runCollect collects and, when so is not nil, signs.
+func (a *app) runCollect(cmd *cobra.Command, o collectOptions, so *signerOptions) error {
 	ctx := cmd.Context()
 	if o.out == "" {
 		return &usageError{errors.New("--out DIR is required")}
 	}
 	var signer sign.Signer
-	if keyPath != "" {
-		// Load the key first: a wrong passphrase should fail in a second,
-		// not after hashing a gigabyte of artifacts.
-		k, err := a.loadPrivateKey(keyPath)
-		if err != nil {
+	if so != nil {
+		// Set the signer up first: a wrong passphrase or a missing OIDC
+		// permission should fail in a second, not after hashing a gigabyte
+		// of artifacts.
+		var err error
+		if signer, _, err = a.signer(ctx, *so); err != nil {
 			return err
 		}
-		signer = sign.NewKeySigner(k)
 	}
 	cfg, err := config.Load(config.LoadOptions{Path: o.config, LookupEnv: a.lookupEnv, Sets: o.sets})
 	if err != nil {

@@ -17,16 +17,21 @@ import (
 )
 
 type verifyOptions struct {
-	keys   []string
-	policy string
-	logKey string
-	json   bool
+	keys           []string
+	identity       string
+	identityRegexp string
+	issuer         string
+	trustedRoot    string
+	tsaChain       string
+	policy         string
+	logKey         string
+	json           bool
 }
 
 func (a *app) verifyCommand() *cobra.Command {
 	var o verifyOptions
 	cmd := &cobra.Command{
-		Use:   "verify DIR|PACK.tar --key PUB",
+		Use:   "verify DIR|PACK.tar (--key PUB | --certificate-identity ID --certificate-oidc-issuer URL --trusted-root F)",
 		Short: "Verify a sealed release or an audit pack offline",
 		Long: `Verify a sealed release directory or an audit pack offline: the signature with the
 trusted public key(s), that the signed statement covers exactly the released
@@ -34,7 +39,14 @@ artifacts, that every evidence file is present and unchanged, that every summary
 the manifest is what the evidence says (each file is parsed again), and that the
 archived policy still passes. For an audit pack also: the archive's signed index of
 every file (so any changed byte, RECORD.html included, is caught) and the release's
-inclusion proof in the archive's log (pin the archive's log key with --log-key).
+inclusion proof in the archive's log (pin the archive's log key with --log-key), and
+every approval record with its signer's name, role, time and meaning.
+
+A keyless release is verified by identity: --certificate-identity (or
+--certificate-identity-regexp) and --certificate-oidc-issuer, against the Sigstore
+instance's --trusted-root. Timestamps are checked against --trusted-root or
+--tsa-chain; an audit pack carries the archive's trusted root, used when neither is
+given (the report says so).
 
 Exit code 0 when everything verified, 3 when anything did not (the report says what).`,
 		Args: exactArgs(1),
@@ -43,6 +55,11 @@ Exit code 0 when everything verified, 3 when anything did not (the report says w
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "trusted public key (PEM); repeatable")
+	cmd.Flags().StringVar(&o.identity, "certificate-identity", "", "keyless: the signer's identity (certificate subject), exactly")
+	cmd.Flags().StringVar(&o.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the certificate subject must match in full")
+	cmd.Flags().StringVar(&o.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+	cmd.Flags().StringVar(&o.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (Fulcio CAs, timestamp authorities, logs)")
+	cmd.Flags().StringVar(&o.tsaChain, "tsa-chain", "", "PEM chain of a timestamp authority (instead of --trusted-root)")
 	cmd.Flags().StringVar(&o.policy, "policy", "", "an auditor's own policy file the release must also pass")
 	cmd.Flags().StringVar(&o.logKey, "log-key", "", "the archive's log verifier key file (audit packs): pins whose log the proof must come from")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
@@ -50,10 +67,23 @@ Exit code 0 when everything verified, 3 when anything did not (the report says w
 }
 
 func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) error {
-	if len(o.keys) == 0 {
-		return &usageError{errors.New("--key PUB is required: verification needs a trusted key")}
+	keyless := o.identity != "" || o.identityRegexp != "" || o.issuer != ""
+	if len(o.keys) == 0 && !keyless {
+		return &usageError{errors.New("--key PUB, or --certificate-identity and --certificate-oidc-issuer, is required: verification needs a trusted signer")}
 	}
 	var trust sign.Trust
+	if keyless {
+		id := sign.Identity{Issuer: o.issuer, Subject: o.identity, SubjectRegexp: o.identityRegexp}
+		if err := id.Validate(); err != nil {
+			return &usageError{err}
+		}
+		trust.Identities = append(trust.Identities, id)
+	}
+	tr, _, err := loadTrustedRoot(o.trustedRoot, o.tsaChain)
+	if err != nil {
+		return err
+	}
+	trust.TrustedRoot = tr
 	for _, p := range o.keys {
 		b, err := readFileLimited(p, 1<<20)
 		if err != nil {
@@ -77,7 +107,8 @@ func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) erro
 			return fmt.Errorf("%s: %w", o.policy, err)
 		}
 	}
-	st, err := os.Stat(target)
+	st, statErr := os.Stat(target)
+	err = statErr
 	if err != nil {
 		return evidence.Errorf(evidence.KindInvalid, "%s: %v", target, err)
 	}
@@ -86,7 +117,7 @@ func (a *app) runVerify(cmd *cobra.Command, target string, o verifyOptions) erro
 	if st.IsDir() {
 		rep, err = verify.Release(cmd.Context(), os.DirFS(target), opts)
 	} else {
-		rep, err = a.verifyPack(cmd, target, st.Size(), verify.PackOptions{Options: opts}, o.logKey)
+		rep, err = a.verifyPack(cmd, target, st.Size(), verify.PackOptions{Options: opts}, o.logKey, tr == nil)
 	}
 	if err != nil {
 		return err
@@ -126,7 +157,7 @@ func renderVerify(a *app, target string, rep *verify.Report) {
 	}
 	if rep.OK {
 		fmt.Fprintf(w, "\nVERIFIED %s (%s): %d artifact(s), %d evidence file(s), signed by %s\n",
-			rep.Release, rep.ManifestDigest, rep.Artifacts, rep.EvidenceFiles, rep.SignerKeyID)
+			rep.Release, rep.ManifestDigest, rep.Artifacts, rep.EvidenceFiles, rep.Signer)
 		return
 	}
 	var names []string
@@ -139,7 +170,9 @@ func renderVerify(a *app, target string, rep *verify.Report) {
 	fmt.Fprintf(w, "\nNOT VERIFIED %s: %s\n", target, strings.Join(names, ", "))
 }
 
-func (a *app) verifyPack(cmd *cobra.Command, target string, size int64, opts verify.PackOptions, logKeyFile string) (*verify.Report, error) {
+// verifyPack verifies an audit pack; with packRoot, the pack's own trusted
+// root (if it has one) stands in for a --trusted-root the user did not give.
+func (a *app) verifyPack(cmd *cobra.Command, target string, size int64, opts verify.PackOptions, logKeyFile string, packRoot bool) (*verify.Report, error) {
 	if logKeyFile != "" {
 		b, err := readFileLimited(logKeyFile, 4096)
 		if err != nil {
@@ -156,5 +189,20 @@ func (a *app) verifyPack(cmd *cobra.Command, target string, size int64, opts ver
 	if err != nil {
 		return nil, evidence.Errorf(evidence.KindVerification, "%s is not a valid audit pack: %v", target, err)
 	}
-	return verify.Pack(cmd.Context(), p, opts)
+	fromPack := false
+	if packRoot {
+		if b, err := p.ReadFile(pack.TrustedRootFile, 16<<20); err == nil {
+			tr, err := sign.ParseTrustedRoot(b)
+			if err != nil {
+				return nil, evidence.Errorf(evidence.KindVerification, "%s: %v", pack.TrustedRootFile, err)
+			}
+			opts.Trust.TrustedRoot, fromPack = tr, true
+		}
+	}
+	rep, err := verify.Pack(cmd.Context(), p, opts)
+	if err == nil && fromPack {
+		rep.Checks = append(rep.Checks, verify.Check{Name: "trust", OK: true,
+			Detail: "timestamps and certificates were checked against the pack's own trusted root (pin one with --trusted-root)"})
+	}
+	return rep, err
 }

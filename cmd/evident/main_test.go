@@ -359,7 +359,7 @@ func TestJSONOutput(t *testing.T) {
 		OK             bool   `json:"ok"`
 		Release        string `json:"release"`
 		ManifestDigest string `json:"manifestDigest"`
-		SignerKeyID    string `json:"signerKeyId"`
+		Signer         string `json:"signer"`
 		Artifacts      int    `json:"artifacts"`
 		EvidenceFiles  int    `json:"evidenceFiles"`
 		Checks         []struct {
@@ -368,12 +368,12 @@ func TestJSONOutput(t *testing.T) {
 			Detail string `json:"detail"`
 		} `json:"checks"`
 	}
-	decodeJSON(t, r, &rep, "ok", "release", "manifestDigest", "signerKeyId", "artifacts", "evidenceFiles", "checks")
+	decodeJSON(t, r, &rep, "ok", "release", "manifestDigest", "signer", "artifacts", "evidenceFiles", "checks")
 	k, err := sign.LoadPublicKey(testutil.ReadFile(t, pub))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK || rep.Release != seal.Release || rep.ManifestDigest != seal.ManifestDigest || rep.SignerKeyID != k.ID() ||
+	if !rep.OK || rep.Release != seal.Release || rep.ManifestDigest != seal.ManifestDigest || rep.Signer != k.ID() ||
 		rep.Artifacts != 6 || rep.EvidenceFiles != len(seal.Manifest.EvidenceDigests()) {
 		t.Errorf("verify --json: %+v", rep)
 	}
@@ -483,7 +483,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{"seal without --key", []string{"seal", "--config", configFile(project), "--out", "OUT"}, "--key KEY is required"},
+		{"seal without --key", []string{"seal", "--config", configFile(project), "--out", "OUT"}, "--key KEY or --keyless is required"},
 		{"seal without --out", []string{"seal", "--config", configFile(project), "--key", priv}, "--out DIR is required"},
 		{"seal with an unknown flag", []string{"seal", "--config", configFile(project), "--key", priv, "--out", "OUT", "--sign-harder"}, "unknown flag: --sign-harder"},
 		{"seal with an extra argument", []string{"seal", "--config", configFile(project), "--key", priv, "--out", "OUT", "extra"}, `unknown command "extra"`},
@@ -494,7 +494,7 @@ func TestUsageErrors(t *testing.T) {
 		{"an unknown flag before the command", []string{"--verbose", "seal"}, "unknown flag: --verbose"},
 		{"verify without a directory", []string{"verify", "--key", pub}, "accepts 1 arg(s), received 0"},
 		{"verify with two directories", []string{"verify", "OUT", "OUT2", "--key", pub}, "accepts 1 arg(s), received 2"},
-		{"verify without --key", []string{"verify", "OUT"}, "--key PUB is required"},
+		{"verify without --key", []string{"verify", "OUT"}, "--key PUB, or --certificate-identity"},
 		{"key generate without --out", []string{"key", "generate"}, "--out PREFIX is required"},
 		{"key generate with an argument", []string{"key", "generate", "--out", "OUT", "extra"}, `unknown command "extra"`},
 	}

@@ -249,7 +249,7 @@ func TestVerifyErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no key", []string{"verify", release}, exitUsage, "--key PUB is required"},
+		{"no key", []string{"verify", release}, exitUsage, "--key PUB, or --certificate-identity"},
 		// A file is read as an audit pack; one that is not a pack does not
 		// verify.
 		{"a file that is not an audit pack", []string{"verify", filepath.Join(release, "manifest.json"), "--key", pub}, exitVerification, "manifest.json is not a valid audit pack"},

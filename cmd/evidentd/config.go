@@ -14,20 +14,23 @@ import (
 // config is evidentd's configuration: flags, then EVIDENTD_* environment
 // variables, then the config file, then defaults.
 type config struct {
-	Data            string        `mapstructure:"data"`
-	Addr            string        `mapstructure:"addr"`
-	Catalog         string        `mapstructure:"catalog"` // store URL; default sqlite in the data dir
-	Blobs           string        `mapstructure:"blobs"`   // store URL; default a directory in the data dir
-	TrustedKeys     []string      `mapstructure:"trusted-key"`
-	LogKey          string        `mapstructure:"log-key"` // note signer key file; default DATA/log.key, created on first start
-	LogOrigin       string        `mapstructure:"log-origin"`
-	MaxBlobSize     int64         `mapstructure:"max-blob-size"`
-	MaxInFlight     int           `mapstructure:"max-in-flight"`
-	MaxConns        int           `mapstructure:"max-connections"`
-	TLSCert         string        `mapstructure:"tls-cert"`
-	TLSKey          string        `mapstructure:"tls-key"`
-	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
-	LogLevel        string        `mapstructure:"log-level"`
+	Data              string        `mapstructure:"data"`
+	Addr              string        `mapstructure:"addr"`
+	Catalog           string        `mapstructure:"catalog"` // store URL; default sqlite in the data dir
+	Blobs             string        `mapstructure:"blobs"`   // store URL; default a directory in the data dir
+	TrustedKeys       []string      `mapstructure:"trusted-key"`
+	TrustedIdentities []string      `mapstructure:"trusted-identity"`
+	TrustedRoot       string        `mapstructure:"trusted-root"`
+	TSAChain          string        `mapstructure:"tsa-chain"`
+	LogKey            string        `mapstructure:"log-key"` // note signer key file; default DATA/log.key, created on first start
+	LogOrigin         string        `mapstructure:"log-origin"`
+	MaxBlobSize       int64         `mapstructure:"max-blob-size"`
+	MaxInFlight       int           `mapstructure:"max-in-flight"`
+	MaxConns          int           `mapstructure:"max-connections"`
+	TLSCert           string        `mapstructure:"tls-cert"`
+	TLSKey            string        `mapstructure:"tls-key"`
+	ShutdownTimeout   time.Duration `mapstructure:"shutdown-timeout"`
+	LogLevel          string        `mapstructure:"log-level"`
 	// Approvers are registered at start when not yet in the registry
 	// (config file only).
 	Approvers []approverSpec `mapstructure:"approvers"`
@@ -58,6 +61,7 @@ func loadConfig(cmd *cobra.Command) (*config, error) {
 	v.SetDefault("shutdown-timeout", 30*time.Second)
 	v.SetDefault("log-level", "info")
 	v.SetDefault("trusted-key", []string{})
+	v.SetDefault("trusted-identity", []string{})
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ Exit code 3 when a problem is found; each one is listed.`,
 			if err != nil {
 				return err
 			}
-			trust, err := loadTrust(c.TrustedKeys)
+			trust, err := loadKeys(c.TrustedKeys)
 			if err != nil {
 				return err
 			}

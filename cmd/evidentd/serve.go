@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,9 @@ Every flag can also be set in the config file (same name) or as EVIDENTD_<NAME>
 	addStoreFlags(f)
 	f.String("addr", "127.0.0.1:8080", "listen address")
 	f.StringArray("trusted-key", nil, "public key (PEM) whose release signatures are accepted; repeatable")
+	f.StringArray("trusted-identity", nil, "keyless signer whose releases are accepted: ISSUER|SUBJECT-REGEXP, e.g. 'https://token.actions.githubusercontent.com|https://github.com/acme/wearable/.github/workflows/release.yml@refs/tags/v.*'; repeatable")
+	f.String("trusted-root", "", "Sigstore trusted_root.json: Fulcio CAs, timestamp authorities and logs that keyless signatures and timestamps are checked against")
+	f.String("tsa-chain", "", "PEM chain of a timestamp authority whose timestamps are trusted (instead of --trusted-root)")
 	f.Int64("max-blob-size", 8<<30, "largest blob accepted, in bytes")
 	f.Int("max-in-flight", 512, "requests handled at once; more are answered 503")
 	f.Int("max-connections", 0, "open connections accepted at once (default: the open-file limit minus a reserve)")
@@ -54,7 +58,59 @@ Every flag can also be set in the config file (same name) or as EVIDENTD_<NAME>
 	return cmd
 }
 
-func loadTrust(paths []string) (sign.Trust, error) {
+// loadTrust builds the archive's trust policy from keys, keyless identities
+// and a trusted root, and returns the root's JSON for audit packs.
+func loadTrust(c *config) (sign.Trust, []byte, error) {
+	t, err := loadKeys(c.TrustedKeys)
+	if err != nil {
+		return t, nil, err
+	}
+	for _, s := range c.TrustedIdentities {
+		issuer, subject, ok := strings.Cut(s, "|")
+		id := sign.Identity{Issuer: issuer, SubjectRegexp: subject}
+		if !ok {
+			return t, nil, &usageError{fmt.Errorf("--trusted-identity %q: want ISSUER|SUBJECT-REGEXP", s)}
+		}
+		if err := id.Validate(); err != nil {
+			return t, nil, &usageError{fmt.Errorf("--trusted-identity %q: %v", s, err)}
+		}
+		t.Identities = append(t.Identities, id)
+	}
+	switch {
+	case c.TrustedRoot != "" && c.TSAChain != "":
+		return t, nil, &usageError{fmt.Errorf("give --trusted-root or --tsa-chain, not both")}
+	case c.TrustedRoot != "":
+		b, err := os.ReadFile(c.TrustedRoot)
+		if err != nil {
+			return t, nil, fmt.Errorf("trusted root: %w", err)
+		}
+		if t.TrustedRoot, err = sign.ParseTrustedRoot(b); err != nil {
+			return t, nil, fmt.Errorf("trusted root %s: %w", c.TrustedRoot, err)
+		}
+		return t, b, nil
+	case c.TSAChain != "":
+		b, err := os.ReadFile(c.TSAChain)
+		if err != nil {
+			return t, nil, fmt.Errorf("TSA chain: %w", err)
+		}
+		tr, err := sign.TrustedRootFromTSAChain(b)
+		if err != nil {
+			return t, nil, fmt.Errorf("TSA chain %s: %w", c.TSAChain, err)
+		}
+		j, err := tr.MarshalJSON()
+		if err != nil {
+			return t, nil, err
+		}
+		t.TrustedRoot = tr
+		return t, j, nil
+	}
+	if len(t.Identities) > 0 {
+		return t, nil, &usageError{fmt.Errorf("--trusted-identity needs --trusted-root: keyless certificates are checked against the Sigstore instance's trusted root")}
+	}
+	return t, nil, nil
+}
+
+func loadKeys(paths []string) (sign.Trust, error) {
 	var t sign.Trust
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -72,12 +128,12 @@ func loadTrust(paths []string) (sign.Trust, error) {
 
 func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, c.LogLevel)
-	trust, err := loadTrust(c.TrustedKeys)
+	trust, rootJSON, err := loadTrust(c)
 	if err != nil {
 		return err
 	}
-	if len(trust.Keys) == 0 {
-		log.Warn("no trusted keys: every pushed release will be refused (add --trusted-key)")
+	if len(trust.Keys) == 0 && len(trust.Identities) == 0 {
+		log.Warn("no trusted signers: every pushed release will be refused (add --trusted-key or --trusted-identity)")
 	}
 	st, err := openStores(ctx, c, c.MaxBlobSize)
 	if err != nil {
@@ -95,7 +151,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 	arch, err := archive.New(archive.Config{
-		Blobs: st.blobs, Catalog: st.catalog, Trust: trust,
+		Blobs: st.blobs, Catalog: st.catalog, Trust: trust, TrustedRootJSON: rootJSON,
 		LogSigner: st.signer, LogVerifierKey: st.vkey, Log: log,
 	})
 	if err != nil {
@@ -143,7 +199,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		scheme = "https"
 	}
 	log.Info("evidentd listening", "addr", ln.Addr().String(), "max_connections", maxConns, "url", scheme+"://"+ln.Addr().String(),
-		"data", c.Data, "trusted_keys", len(trust.Keys), "log_origin", st.signer.Name(), "version", version)
+		"data", c.Data, "trusted_keys", len(trust.Keys), "trusted_identities", len(trust.Identities), "log_origin", st.signer.Name(), "version", version)
 	fmt.Fprintf(stdout, "evidentd %s listening on %s://%s (data %s)\n", version, scheme, ln.Addr(), c.Data)
 
 	errc := make(chan error, 1)

@@ -34,8 +34,17 @@ func Approval(ctx context.Context, bundleJSON []byte, trust sign.Trust) (*eviden
 	if len(st.Subjects) != 1 || st.Subjects[0].Digest != ap.ManifestDigest {
 		return nil, v, evidence.Errorf(evidence.KindInvalid, "an approval's only subject must be the manifest it approves (%s)", ap.ManifestDigest)
 	}
-	if ap.Signer.Identity != v.SignerKeyID {
-		return nil, v, evidence.Errorf(evidence.KindInvalid, "the record's signer.identity %q is not the key that signed it (%s)", ap.Signer.Identity, v.SignerKeyID)
+	if (v.Certificate != nil) != (ap.Signer.Authentication == evidence.AuthOIDC) {
+		return nil, v, evidence.Errorf(evidence.KindInvalid, "the record claims authentication %q, but it is signed with a %s", ap.Signer.Authentication, map[bool]string{true: "keyless certificate", false: "key"}[v.Certificate != nil])
+	}
+	// A key record names its key; a keyless record names the OIDC issuer
+	// (the subject is the certificate's, which only exists once signed).
+	want := v.SignerKeyID
+	if v.Certificate != nil {
+		want = v.Certificate.Issuer
+	}
+	if ap.Signer.Identity != want {
+		return nil, v, evidence.Errorf(evidence.KindInvalid, "the record's signer.identity %q is not who signed it (%s)", ap.Signer.Identity, want)
 	}
 	return &ap, v, nil
 }

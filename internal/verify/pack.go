@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/evident-dev/evident/internal/digest"
@@ -55,7 +57,7 @@ func Pack(ctx context.Context, p *pack.Pack, opts PackOptions) (*Report, error) 
 	o := opts.Options
 	o.Allowed = func(name string) bool {
 		switch {
-		case name == pack.IndexFile, name == pack.RecordFile, name == pack.ProofFile, name == pack.LogKeyFile:
+		case name == pack.IndexFile, name == pack.RecordFile, name == pack.ProofFile, name == pack.LogKeyFile, name == pack.TrustedRootFile:
 			return true
 		case strings.HasPrefix(name, "log/approval-") && strings.HasSuffix(name, ".json"):
 			return true
@@ -92,7 +94,7 @@ func Pack(ctx context.Context, p *pack.Pack, opts PackOptions) (*Report, error) 
 	// Its approvals: signed by their approvers, bound to this manifest, in
 	// the log, and what status they give under the archived policy.
 	if r.Manifest != nil {
-		checkApprovals(ctx, r, p, verifier)
+		checkApprovals(ctx, r, p, verifier, opts.Trust.TrustedRoot)
 	}
 
 	r.OK = len(r.Failures()) == 0 && r.Artifacts > 0
@@ -133,7 +135,7 @@ func checkLogProof(r *Report, p *pack.Pack, v note.Verifier) {
 }
 
 // checkApprovals verifies every approval record in the pack.
-func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifier) {
+func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifier, tr root.TrustedMaterial) {
 	m := r.Manifest
 	md := digest.MustParse(r.ManifestDigest)
 	var idxs []uint64
@@ -185,9 +187,12 @@ func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifie
 		r.Fail("approvals", "%s: %v", pack.ApproversFile, err)
 		return
 	}
-	var trust sign.Trust
+	trust := sign.Trust{TrustedRoot: tr}
 	for _, a := range approvers {
 		if a.PublicKey == "" {
+			if a.Issuer != "" && tr != nil {
+				trust.Identities = append(trust.Identities, sign.Identity{Issuer: a.Issuer, SubjectRegexp: a.Subject})
+			}
 			continue
 		}
 		k, err := sign.LoadPublicKey([]byte(a.PublicKey))
@@ -215,8 +220,8 @@ func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifie
 		case ap.ManifestDigest != md || ap.Product != m.Product.Name || ap.Version != m.Product.Version:
 			probs = append(probs, fmt.Sprintf("%s approves %s@%s %s, not this release", pack.ApprovalFile(i), ap.Product, ap.Version, ap.ManifestDigest))
 			continue
-		case !registered(approvers, ap, ver.SignerKeyID):
-			probs = append(probs, fmt.Sprintf("%s: %s is not registered as %s with key %s", pack.ApprovalFile(i), ap.Signer.Name, ap.Signer.Role, ver.SignerKeyID))
+		case !registered(approvers, ap, ver):
+			probs = append(probs, fmt.Sprintf("%s: %s is not registered as %s with key %s", pack.ApprovalFile(i), ap.Signer.Name, ap.Signer.Role, ver.SignerIdentity))
 			continue
 		}
 		if err := checkApprovalProof(p, v, i, md, digest.FromBytes(bb), ap); err != nil {
@@ -228,7 +233,7 @@ func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifie
 			at, stamped = t.UTC(), true
 		}
 		r.Signatures = append(r.Signatures, Signature{
-			Decision: ap.Decision, Name: ap.Signer.Name, Role: ap.Signer.Role, Identity: ver.SignerKeyID,
+			Decision: ap.Decision, Name: ap.Signer.Name, Role: ap.Signer.Role, Identity: ver.SignerIdentity,
 			Meaning: ap.Meaning, Comment: ap.Comment, SignedAt: at, Timestamped: stamped, LogIndex: i,
 		})
 		sigs = append(sigs, policy.Signature{Decision: ap.Decision, Name: ap.Signer.Name, Role: ap.Signer.Role})
@@ -242,10 +247,21 @@ func checkApprovals(ctx context.Context, r *Report, p *pack.Pack, v note.Verifie
 	r.Pass("approvals", "%d signature(s) verified, each in the log; status %s: %s", len(sigs), strings.ToUpper(r.Status), strings.Join(parts, "; "))
 }
 
-func registered(approvers []pack.Approver, ap *evidence.Approval, keyID string) bool {
+// registered reports whether the pack's registry entries name the signer
+// in the role the record claims: by key ID, or by keyless issuer and
+// subject pattern.
+func registered(approvers []pack.Approver, ap *evidence.Approval, v *sign.Verified) bool {
 	for _, a := range approvers {
-		if a.Name == ap.Signer.Name && a.Role == ap.Signer.Role && a.KeyID == keyID {
+		if a.Name != ap.Signer.Name || a.Role != ap.Signer.Role {
+			continue
+		}
+		if a.KeyID != "" && a.KeyID == v.SignerKeyID {
 			return true
+		}
+		if c := v.Certificate; c != nil && a.Issuer != "" && a.Issuer == c.Issuer {
+			if re, err := regexp.Compile("^(?:" + a.Subject + ")$"); err == nil && re.MatchString(c.Subject) {
+				return true
+			}
 		}
 	}
 	return false

@@ -63,13 +63,15 @@ type Check struct {
 
 // Report is the outcome of verifying one release.
 type Report struct {
-	OK             bool    `json:"ok"`
-	Release        string  `json:"release,omitempty"`
-	ManifestDigest string  `json:"manifestDigest,omitempty"`
-	SignerKeyID    string  `json:"signerKeyId,omitempty"`
-	Artifacts      int     `json:"artifacts"`
-	EvidenceFiles  int     `json:"evidenceFiles"`
-	Checks         []Check `json:"checks"`
+	OK             bool   `json:"ok"`
+	Release        string `json:"release,omitempty"`
+	ManifestDigest string `json:"manifestDigest,omitempty"`
+	// Signer is who signed the release: a key ID, or "issuer|subject" of
+	// a keyless certificate.
+	Signer        string  `json:"signer,omitempty"`
+	Artifacts     int     `json:"artifacts"`
+	EvidenceFiles int     `json:"evidenceFiles"`
+	Checks        []Check `json:"checks"`
 	// Status, Signatures and Missing are the approval state found in an
 	// audit pack (empty for a release directory, which has no approvals).
 	Status     string             `json:"status,omitempty"`
@@ -178,8 +180,8 @@ func Statement(ctx context.Context, manifestJSON, bundleJSON []byte, trust sign.
 // failures to read at all.
 func Release(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 	r := &Report{}
-	if len(opts.Trust.Keys) == 0 {
-		r.fail("trust", "no trusted key was given (--key PUB); a signature cannot be checked against nothing")
+	if len(opts.Trust.Keys) == 0 && len(opts.Trust.Identities) == 0 {
+		r.fail("trust", "no trusted key or identity was given (--key PUB, or --certificate-identity with --certificate-oidc-issuer); a signature cannot be checked against nothing")
 		return r, nil
 	}
 	mb, err := readSmall(fsys, ManifestFile, evidence.MaxManifestSize)
@@ -198,8 +200,8 @@ func Release(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 		r.pass("manifest", "%s, schema %s, %d components", r.Release, m.SchemaVersion, len(m.Components))
 	}
 	if v != nil {
-		r.SignerKeyID = v.SignerKeyID
-		r.pass("signature", "DSSE signature verified with trusted key %s", v.SignerKeyID)
+		r.Signer = v.SignerIdentity
+		r.pass("signature", "DSSE signature verified: %s%s", describeSigner(v), describeTime(v))
 	}
 	var se *StepError
 	if errors.As(err, &se) {
@@ -361,4 +363,24 @@ func readSmall(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
 	}
 	return b, nil
+}
+
+// describeSigner names who signed, for a report.
+func describeSigner(v *sign.Verified) string {
+	if v.Certificate != nil {
+		return fmt.Sprintf("keyless certificate for %s issued by %s", v.Certificate.Subject, v.Certificate.Issuer)
+	}
+	return "trusted key " + v.SignerKeyID
+}
+
+// describeTime says when the signature was made, if a trusted time says so.
+func describeTime(v *sign.Verified) string {
+	t, ok := v.SigningTime()
+	switch {
+	case ok:
+		return fmt.Sprintf(", trusted time %s", t.UTC().Format("2006-01-02 15:04:05 UTC"))
+	case v.UncheckedTimestamps > 0:
+		return fmt.Sprintf(" (%d timestamp(s) not checked: give the timestamp authority's trusted root)", v.UncheckedTimestamps)
+	}
+	return ""
 }

@@ -91,7 +91,7 @@ func TestReleaseVerifies(t *testing.T) {
 			mb := testutil.ReadFile(t, filepath.Join(dir, "manifest.json"))
 			want := verify.Report{
 				OK: true, Release: "wearable-monitor@2.4.0", ManifestDigest: digest.FromBytes(mb).String(),
-				SignerKeyID: key.Public().ID(), Artifacts: 6, EvidenceFiles: len(m.EvidenceDigests()),
+				Signer: key.Public().ID(), Artifacts: 6, EvidenceFiles: len(m.EvidenceDigests()),
 			}
 			got := *rep
 			got.Checks, got.Manifest = nil, nil
