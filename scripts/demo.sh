@@ -54,6 +54,14 @@ step "evidentd: an archive on a fresh data directory, trusting the release key"
 data="$work/evidentd-data"
 ./bin/evidentd token create --data "$data" --role ci --name release-pipeline > "$work/ci.token"
 ./bin/evidentd token create --data "$data" --role auditor --name auditor > "$work/auditor.token"
+
+step "Two approvers register: a release manager and QA, each with a passphrase-protected key"
+EVIDENT_KEY_PASSWORD=maria-passphrase $evident key generate --out "$work/maria" > /dev/null
+EVIDENT_KEY_PASSWORD=sven-passphrase $evident key generate --out "$work/sven" > /dev/null
+./bin/evidentd approver add --data "$data" --name "Dr. Maria Lindqvist" --role release-manager --key "$work/maria.pub"
+./bin/evidentd approver add --data "$data" --name "Sven Olsen" --role qa --key "$work/sven.pub"
+./bin/evidentd token create --data "$data" --role approver --name maria > "$work/maria.token"
+./bin/evidentd token create --data "$data" --role approver --name sven > "$work/sven.token"
 ./bin/evidentd serve --data "$data" --addr 127.0.0.1:0 --trusted-key "$work/release.pub" \
   > "$work/evidentd.out" 2> "$work/evidentd.log" &
 server_pid=$!
@@ -69,6 +77,21 @@ echo "evidentd is listening on $EVIDENT_SERVER"
 step "evident push: CI uploads the sealed release (a second push is a no-op)"
 EVIDENT_TOKEN=$(cat "$work/ci.token") $evident push "$work/wearable-monitor-2.4.0"
 EVIDENT_TOKEN=$(cat "$work/ci.token") $evident push "$work/wearable-monitor-2.4.0"
+
+step "Release approval (21 CFR Part 11): class C needs a release manager and QA, two different people"
+EVIDENT_TOKEN=$(cat "$work/maria.token") $evident status wearable-monitor@2.4.0 | sed -n '/^Approvals required/,$p'
+echo
+echo "-- Dr. Maria Lindqvist reviews the summary and signs (passphrase from EVIDENT_KEY_PASSWORD; --yes: no prompt in a script):"
+EVIDENT_TOKEN=$(cat "$work/maria.token") EVIDENT_KEY_PASSWORD=maria-passphrase $evident approve wearable-monitor@2.4.0 \
+  --key "$work/maria.key" --name "Dr. Maria Lindqvist" --role release-manager --meaning "approved for release" --yes 2>/dev/null
+echo "-- The same person cannot fill the QA role too:"
+EVIDENT_TOKEN=$(cat "$work/maria.token") EVIDENT_KEY_PASSWORD=maria-passphrase $evident approve wearable-monitor@2.4.0 \
+  --key "$work/maria.key" --name "Dr. Maria Lindqvist" --role qa --meaning "QA review" --yes 2>&1 | tail -1 || true
+echo "-- Sven Olsen (QA) signs:"
+EVIDENT_TOKEN=$(cat "$work/sven.token") EVIDENT_KEY_PASSWORD=sven-passphrase $evident approve wearable-monitor@2.4.0 \
+  --key "$work/sven.key" --name "Sven Olsen" --role qa --meaning "QA review: verification complete" --yes 2>/dev/null
+echo
+EVIDENT_TOKEN=$(cat "$work/sven.token") $evident status wearable-monitor@2.4.0 | sed -n '/^Approvals required/,$p'
 
 export EVIDENT_TOKEN=$(cat "$work/auditor.token")
 step "An auditor looks the release up four ways"
@@ -86,7 +109,7 @@ $evident export wearable-monitor@2.4.0 -o "$work/wearable-monitor-2.4.0.tar"
 tar -tf "$work/wearable-monitor-2.4.0.tar" | grep -v '^evidence/' | sed 's/^/  /'
 echo "  evidence/sha256/... ($(tar -tf "$work/wearable-monitor-2.4.0.tar" | grep -c '^evidence/') files)"
 
-step "The archive stops; the pack is verified offline with the release key and the archive's log key"
+step "The archive stops; the pack is verified offline (release key, archive log key): signatures, evidence, approvals"
 kill $server_pid; wait $server_pid 2>/dev/null || true
 trap - EXIT
 $evident verify "$work/wearable-monitor-2.4.0.tar" --key "$work/release.pub" --log-key "$data/log.key.pub"
