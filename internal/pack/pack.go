@@ -22,6 +22,7 @@
 //	log/approval-<i>.json          inclusion proof of each approval record
 //	trust/log.pub                  the log's note verifier key
 //	trust/keys/<key id>.pub        the public key the release verified with
+//	trust/trusted_root.json        the archive's trusted root, when it has one
 package pack
 
 import (
@@ -44,16 +45,20 @@ import (
 
 // Names of fixed entries.
 const (
-	IndexFile     = "PACK.sig"
-	RecordFile    = "RECORD.html"
-	ManifestFile  = "manifest.json"
-	BundleFile    = "bundle.sigstore.json"
-	ProofFile     = "log/proof.json"
-	LogKeyFile    = "trust/log.pub"
-	KeysDir       = "trust/keys"
-	ApprovalsDir  = "approvals"
-	ApproversFile = "approvals/approvers.json"
-	EvidenceDir   = "evidence"
+	IndexFile    = "PACK.sig"
+	RecordFile   = "RECORD.html"
+	ManifestFile = "manifest.json"
+	BundleFile   = "bundle.sigstore.json"
+	ProofFile    = "log/proof.json"
+	LogKeyFile   = "trust/log.pub"
+	// TrustedRootFile is the archive's trusted root (Fulcio CAs, timestamp
+	// authorities, logs) when it has one: the material keyless signatures
+	// and timestamps in the pack verify against.
+	TrustedRootFile = "trust/trusted_root.json"
+	KeysDir         = "trust/keys"
+	ApprovalsDir    = "approvals"
+	ApproversFile   = "approvals/approvers.json"
+	EvidenceDir     = "evidence"
 )
 
 // ApprovalFile and ApprovalProofFile name the entries of the approval
