@@ -106,6 +106,16 @@ func (a *Archive) submitApproval(ctx context.Context, p auth.Principal, bundleJS
 		return nil, evidence.Errorf(evidence.KindInvalid, "the record is signed at %s, in the future", ap.SignedAt.UTC().Format(time.RFC3339))
 	}
 
+	// The sequence is checked again in the transaction below; checking it
+	// first too keeps a refused record out of the blob store.
+	recs, err := a.cat.Approvals(ctx, ap.Product, ap.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSequence(catalog.ApprovalRecord{Product: ap.Product, Version: ap.Version, Decision: ap.Decision, Name: ap.Signer.Name}, recs, pol, m.SafetyClass); err != nil {
+		return nil, err
+	}
+
 	bd := digest.FromBytes(bundleJSON)
 	if err := a.blobs.Put(ctx, bd, int64(len(bundleJSON)), bytes.NewReader(bundleJSON)); err != nil {
 		return nil, fmt.Errorf("store approval %s: %w", bd, err)

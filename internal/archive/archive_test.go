@@ -12,6 +12,12 @@ import (
 // principal of each role in the context as the HTTP layer would put it.
 func TestContract(t *testing.T) {
 	apitest.Run(t, func(t *testing.T, trusted *sign.PublicKey) apitest.Env {
-		return apitest.Env{As: testutil.NewArchive(t, trusted).As}
+		a := testutil.NewArchive(t, trusted)
+		return apitest.Env{
+			As: a.As,
+			RegisterApprover: func(t *testing.T, name, role string, key *sign.PublicKey) {
+				a.RegisterApprover(t, name, role, key)
+			},
+		}
 	})
 }

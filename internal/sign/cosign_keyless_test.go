@@ -9,6 +9,7 @@ import (
 
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/sign/signtest"
 )
 
 // A key-signed bundle with an RFC 3161 timestamp still verifies with
@@ -17,14 +18,14 @@ import (
 func TestCosignVerifiesTimestampedBundle(t *testing.T) {
 	bin := cosignBinary(t)
 	dir := t.TempDir()
-	tsa := newTestTSA(t)
-	tsaRoot := mustTSARoot(t, tsa.chainPEM())
+	tsa := signtest.NewTSA(t)
+	tsaRoot := mustTSARoot(t, tsa.ChainPEM())
 	art := []byte("firmware image v1.2.0\n")
 	writeFile(t, filepath.Join(dir, "firmware.bin"), art)
 	st := Statement{Subjects: []Subject{{Name: "firmware.bin", Digest: digest.FromBytes(art)}}, PredicateType: evidence.PredicateTypeRelease, Predicate: []byte(`{"product":{"name":"monitor","version":"1.2.0"}}`)}
 	payload, _ := st.Encode()
 	k := mustGenerate(t, AlgECDSAP256)
-	b, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.url()}, TrustedRoot: tsaRoot}).Sign(context.Background(), payload)
+	b, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.URL()}, TrustedRoot: tsaRoot}).Sign(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestCosignVerifiesTimestampedBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "tsa_root.json"), js)
-	otherJS, _ := mustTSARoot(t, newTestTSA(t).chainPEM()).MarshalJSON()
+	otherJS, _ := mustTSARoot(t, signtest.NewTSA(t).ChainPEM()).MarshalJSON()
 	writeFile(t, filepath.Join(dir, "other_root.json"), otherJS)
 
 	run := func(extra ...string) (string, error) {
@@ -70,7 +71,7 @@ func TestCosignVerifiesKeylessBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "release.sigstore.json"), b)
-	js, err := e.trusted.MarshalJSON()
+	js, err := e.TrustedRoot.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/sign/signtest"
 )
 
 // FuzzVerifyKeyless verifies arbitrary bundles against a trust policy with
@@ -51,11 +52,11 @@ func FuzzVerifyKeyless(f *testing.F) {
 }
 
 func FuzzTrustedRootFromTSAChain(f *testing.F) {
-	tsa := newTestTSA(f)
-	f.Add(tsa.chainPEM())
-	f.Add(certPEM(tsa.inter, tsa.root))
-	f.Add(certPEM(tsa.root))
-	f.Add(certPEM(tsa.root, tsa.leaf))
+	tsa := signtest.NewTSA(f)
+	f.Add(tsa.ChainPEM())
+	f.Add(signtest.CertPEM(tsa.Intermediate, tsa.Root))
+	f.Add(signtest.CertPEM(tsa.Root))
+	f.Add(signtest.CertPEM(tsa.Root, tsa.Leaf))
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
 	f.Fuzz(func(t *testing.T, chain []byte) {
 		tr, err := TrustedRootFromTSAChain(chain)

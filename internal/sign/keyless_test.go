@@ -15,50 +15,39 @@ import (
 
 	"github.com/evident-dev/evident/internal/evidence"
 	"github.com/evident-dev/evident/internal/oidc"
+	"github.com/evident-dev/evident/internal/sign/signtest"
+)
+
+// The identities of the fakes: the release workflow of the running
+// example, on a tag.
+const (
+	githubIssuer       = signtest.GitHubIssuer
+	gitlabIssuer       = signtest.GitLabIssuer
+	releaseWorkflowRef = "acme/monitor/.github/workflows/release.yml@refs/tags/v1.2.0"
+	releaseSubject     = "https://github.com/" + releaseWorkflowRef
+	releasePattern     = `https://github\.com/acme/monitor/\.github/workflows/release\.yml@refs/tags/v.*`
 )
 
 // keylessEnv is an offline Sigstore instance: a Fulcio, a timestamp
 // authority, and GitHub Actions' token endpoint for the release workflow.
-type keylessEnv struct {
-	ca      *testCA
-	tsa     *testTSA
-	github  *oidcIssuer
-	gitlab  *oidcIssuer
-	fulcio  *fakeFulcio
-	tokens  string // ACTIONS_ID_TOKEN_REQUEST_URL
-	trusted *root.TrustedRoot
-}
-
-const actionsRequestToken = "actions-request-token-not-a-secret"
+type keylessEnv struct{ *signtest.Instance }
 
 func newKeylessEnv(t *testing.T, tokenTTL time.Duration) *keylessEnv {
 	t.Helper()
-	e := &keylessEnv{ca: newTestCA(t), tsa: newTestTSA(t)}
-	e.github = newOIDCIssuer(t, githubIssuer)
-	e.gitlab = newOIDCIssuer(t, gitlabIssuer)
-	e.fulcio = newFakeFulcio(t, e.ca, e.github, e.gitlab)
-	e.tokens = githubTokenEndpoint(t, e.github, actionsRequestToken, tokenTTL).URL + "/token?api-version=2.0"
-	e.trusted = testTrustedRoot(t, e.ca, e.tsa)
-	return e
+	return &keylessEnv{signtest.NewInstance(t, signtest.Options{WorkflowRef: releaseWorkflowRef, TokenTTL: tokenTTL})}
 }
 
 // githubSource is the token source a job with `id-token: write` gets.
 func (e *keylessEnv) githubSource(audience string) *oidc.GitHubActions {
-	return &oidc.GitHubActions{
-		Env: oidc.MapEnv(map[string]string{
-			oidc.EnvGitHubRequestURL:   e.tokens,
-			oidc.EnvGitHubRequestToken: actionsRequestToken,
-		}),
-		Audience: audience,
-	}
+	return &oidc.GitHubActions{Env: oidc.MapEnv(e.GitHubEnv()), Audience: audience}
 }
 
 func (e *keylessEnv) options(src oidc.Source) KeylessOptions {
 	return KeylessOptions{
 		Token:       src.Token,
-		FulcioURL:   e.fulcio.srv.URL,
-		TSAURLs:     []string{e.tsa.url()},
-		TrustedRoot: e.trusted,
+		FulcioURL:   e.Fulcio.URL(),
+		TSAURLs:     []string{e.TSA.URL()},
+		TrustedRoot: e.TrustedRoot,
 	}
 }
 
@@ -99,7 +88,7 @@ func TestKeylessRoundTrip(t *testing.T) {
 		t.Errorf("tlog entries without a Rekor configured: %v", vm["tlogEntries"])
 	}
 
-	trust := Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.trusted, RequireTimestamp: true}
+	trust := Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.TrustedRoot, RequireTimestamp: true}
 	v, err := Verify(ctx, b, trust)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
@@ -114,8 +103,8 @@ func TestKeylessRoundTrip(t *testing.T) {
 	if v.SignerIdentity != githubIssuer+"|"+releaseSubject || v.SignerKeyID != "" {
 		t.Errorf("SignerIdentity %q, SignerKeyID %q", v.SignerIdentity, v.SignerKeyID)
 	}
-	if len(v.Timestamps) != 1 || v.Timestamps[0].Source != TimeSourceTSA || v.Timestamps[0].URI != e.tsa.srv.URL {
-		t.Fatalf("Timestamps %+v, want one from %s", v.Timestamps, e.tsa.srv.URL)
+	if len(v.Timestamps) != 1 || v.Timestamps[0].Source != TimeSourceTSA || v.Timestamps[0].URI != e.TSA.BaseURL() {
+		t.Fatalf("Timestamps %+v, want one from %s", v.Timestamps, e.TSA.BaseURL())
 	}
 	if at, ok := v.SigningTime(); !ok || at.Before(before.Truncate(time.Second)) || at.After(time.Now()) {
 		t.Errorf("SigningTime %v %v, want about now", at, ok)
@@ -131,14 +120,14 @@ func TestKeylessGitLab(t *testing.T) {
 		"ci_config_ref_uri": "gitlab.com/acme/monitor//.gitlab-ci.yml@refs/tags/v1.2.0",
 		"exp":               time.Now().Add(5 * time.Minute).Unix(),
 	}
-	src := &oidc.GitLab{Env: oidc.MapEnv(map[string]string{"SIGSTORE_ID_TOKEN": e.gitlab.mustMint(t, claims)})}
+	src := &oidc.GitLab{Env: oidc.MapEnv(map[string]string{"SIGSTORE_ID_TOKEN": e.GitLab.MustMint(t, claims)})}
 	payload, _ := testStatement(t).Encode()
 	b, err := mustKeyless(t, e.options(src)).Sign(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const subject = "https://gitlab.com/acme/monitor//.gitlab-ci.yml@refs/tags/v1.2.0"
-	v, err := Verify(context.Background(), b, Trust{Identities: []Identity{{Issuer: gitlabIssuer, Subject: subject}}, TrustedRoot: e.trusted})
+	v, err := Verify(context.Background(), b, Trust{Identities: []Identity{{Issuer: gitlabIssuer, Subject: subject}}, TrustedRoot: e.TrustedRoot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,37 +166,37 @@ func TestVerifyKeylessRejects(t *testing.T) {
 		kind   evidence.Kind
 		want   string
 	}{
-		{"wrong subject", good, Trust{Identities: []Identity{{Issuer: githubIssuer, Subject: "https://github.com/acme/monitor/.github/workflows/ci.yml@refs/heads/main"}}, TrustedRoot: e.trusted},
+		{"wrong subject", good, Trust{Identities: []Identity{{Issuer: githubIssuer, Subject: "https://github.com/acme/monitor/.github/workflows/ci.yml@refs/heads/main"}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, `signed by "` + releaseSubject + `" (OIDC issuer "` + githubIssuer + `"), which matches none of the 1 trusted identities`},
-		{"pattern matching only a prefix", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: `https://github\.com/acme/monitor/`}}, TrustedRoot: e.trusted},
+		{"pattern matching only a prefix", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: `https://github\.com/acme/monitor/`}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "which matches none of the 1 trusted identities"},
-		{"pattern for another repository", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: `https://github\.com/acme/other/.*`}}, TrustedRoot: e.trusted},
+		{"pattern for another repository", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: `https://github\.com/acme/other/.*`}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "which matches none"},
-		{"wrong issuer", good, Trust{Identities: []Identity{{Issuer: gitlabIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.trusted},
+		{"wrong issuer", good, Trust{Identities: []Identity{{Issuer: gitlabIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "which matches none of the 1 trusted identities"},
-		{"no identities, only keys", good, Trust{Keys: []*PublicKey{key.Public()}, TrustedRoot: e.trusted},
+		{"no identities, only keys", good, Trust{Keys: []*PublicKey{key.Public()}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "bundle is signed with a certificate (keyless signing), but only keys are trusted"},
 		{"identities without a trusted root", good, Trust{Identities: []Identity{release}},
 			evidence.KindInvalid, "keyless identities are trusted, but the trusted root has no Fulcio certificate authority"},
-		{"trusted root of another instance", good, Trust{Identities: []Identity{release}, TrustedRoot: other.trusted},
+		{"trusted root of another instance", good, Trust{Identities: []Identity{release}, TrustedRoot: other.TrustedRoot},
 			evidence.KindVerification, "keyless signature does not verify against the trusted root"},
-		{"timestamp from an untrusted authority", good, Trust{Identities: []Identity{release}, TrustedRoot: testTrustedRoot(t, e.ca, other.tsa)},
+		{"timestamp from an untrusted authority", good, Trust{Identities: []Identity{release}, TrustedRoot: signtest.TrustedRoot(t, e.CA, other.TSA)},
 			evidence.KindVerification, "keyless signature does not verify against the trusted root"},
-		{"timestamp removed", noTimestamps, Trust{Identities: []Identity{release}, TrustedRoot: e.trusted},
+		{"timestamp removed", noTimestamps, Trust{Identities: []Identity{release}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "bundle is signed with a short-lived certificate but has no trusted time: no RFC 3161 timestamp and no transparency log entry"},
-		{"trusted root without timestamp authority", good, Trust{Identities: []Identity{release}, TrustedRoot: testTrustedRoot(t, e.ca)},
+		{"trusted root without timestamp authority", good, Trust{Identities: []Identity{release}, TrustedRoot: signtest.TrustedRoot(t, e.CA)},
 			evidence.KindVerification, "its RFC 3161 timestamps cannot be checked"},
-		{"timestamp required but none trusted", good, Trust{Identities: []Identity{release}, TrustedRoot: testTrustedRoot(t, e.ca), RequireTimestamp: true},
+		{"timestamp required but none trusted", good, Trust{Identities: []Identity{release}, TrustedRoot: signtest.TrustedRoot(t, e.CA), RequireTimestamp: true},
 			evidence.KindInvalid, "a timestamp is required, but the trusted root has no timestamp authority"},
-		{"payload replaced", tampered, Trust{Identities: []Identity{release}, TrustedRoot: e.trusted},
+		{"payload replaced", tampered, Trust{Identities: []Identity{release}, TrustedRoot: e.TrustedRoot},
 			evidence.KindVerification, "keyless signature does not verify against the trusted root"},
-		{"identity without issuer", good, Trust{Identities: []Identity{{SubjectRegexp: ".*"}}, TrustedRoot: e.trusted},
+		{"identity without issuer", good, Trust{Identities: []Identity{{SubjectRegexp: ".*"}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindInvalid, "trusted identity 0 (|~.*): the OIDC issuer is empty"},
-		{"identity without subject", good, Trust{Identities: []Identity{{Issuer: githubIssuer}}, TrustedRoot: e.trusted},
+		{"identity without subject", good, Trust{Identities: []Identity{{Issuer: githubIssuer}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindInvalid, "neither a subject nor a subject pattern"},
-		{"identity with subject and pattern", good, Trust{Identities: []Identity{{Issuer: githubIssuer, Subject: releaseSubject, SubjectRegexp: releasePattern}}, TrustedRoot: e.trusted},
+		{"identity with subject and pattern", good, Trust{Identities: []Identity{{Issuer: githubIssuer, Subject: releaseSubject, SubjectRegexp: releasePattern}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindInvalid, "both a subject and a subject pattern"},
-		{"pattern that does not compile", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: "refs/tags/(v"}}, TrustedRoot: e.trusted},
+		{"pattern that does not compile", good, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: "refs/tags/(v"}}, TrustedRoot: e.TrustedRoot},
 			evidence.KindInvalid, "subject pattern: error parsing regexp"},
 		{"typed nil trusted root", good, Trust{Identities: []Identity{release}, TrustedRoot: (*root.TrustedRoot)(nil)},
 			evidence.KindInvalid, "no Fulcio certificate authority"},
@@ -229,7 +218,7 @@ func TestVerifyKeylessRejects(t *testing.T) {
 		release,
 		{Issuer: githubIssuer, SubjectRegexp: `^https://github\.com/acme/monitor/.*$`},
 	} {
-		trust := Trust{Keys: []*PublicKey{key.Public()}, Identities: []Identity{{Issuer: gitlabIssuer, SubjectRegexp: ".*"}, id}, TrustedRoot: e.trusted}
+		trust := Trust{Keys: []*PublicKey{key.Public()}, Identities: []Identity{{Issuer: gitlabIssuer, SubjectRegexp: ".*"}, id}, TrustedRoot: e.TrustedRoot}
 		v, err := Verify(ctx, good, trust)
 		if err != nil {
 			t.Errorf("identity %s: %v", id, err)
@@ -247,15 +236,15 @@ func TestKeylessExpiredCertificate(t *testing.T) {
 	ctx := context.Background()
 	e := newKeylessEnv(t, 5*time.Minute)
 	payload, _ := testStatement(t).Encode()
-	trust := Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.trusted}
+	trust := Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: releasePattern}}, TrustedRoot: e.TrustedRoot}
 	// The certificate expired ten minutes ago.
-	e.fulcio.setValidity(func() (time.Time, time.Time) {
+	e.Fulcio.SetValidity(func() (time.Time, time.Time) {
 		now := time.Now()
 		return now.Add(-30 * time.Minute), now.Add(-10 * time.Minute)
 	})
 
 	t.Run("timestamped while valid", func(t *testing.T) {
-		e.tsa.setClock(func() time.Time { return time.Now().Add(-20 * time.Minute) })
+		e.TSA.SetClock(func() time.Time { return time.Now().Add(-20 * time.Minute) })
 		b, err := mustKeyless(t, e.options(e.githubSource(""))).Sign(ctx, payload)
 		if err != nil {
 			t.Fatalf("Sign: %v", err)
@@ -269,7 +258,7 @@ func TestKeylessExpiredCertificate(t *testing.T) {
 		}
 	})
 	t.Run("timestamped after expiry", func(t *testing.T) {
-		e.tsa.setClock(time.Now)
+		e.TSA.SetClock(time.Now)
 		// With the trusted root the signer notices at once and returns
 		// nothing.
 		_, err := mustKeyless(t, e.options(e.githubSource(""))).Sign(ctx, payload)
@@ -294,16 +283,16 @@ func TestKeylessSignFailures(t *testing.T) {
 		e := newKeylessEnv(t, -time.Minute)
 		b, err := mustKeyless(t, e.options(e.githubSource(""))).Sign(ctx, payload)
 		checkErr(t, err, evidence.KindUnauthorized, "the OIDC token expired at ")
-		if b != nil || e.fulcio.requests.Load() != 0 || e.tsa.requests.Load() != 0 {
-			t.Errorf("bundle %v, %d Fulcio and %d TSA requests; want nothing", b != nil, e.fulcio.requests.Load(), e.tsa.requests.Load())
+		if b != nil || e.Fulcio.Requests() != 0 || e.TSA.Requests() != 0 {
+			t.Errorf("bundle %v, %d Fulcio and %d TSA requests; want nothing", b != nil, e.Fulcio.Requests(), e.TSA.Requests())
 		}
 	})
 	t.Run("wrong audience", func(t *testing.T) {
 		e := newKeylessEnv(t, 5*time.Minute)
 		b, err := mustKeyless(t, e.options(e.githubSource("evident"))).Sign(ctx, payload)
 		checkErr(t, err, evidence.KindUnauthorized, `the OIDC token is for audience "evident", not "sigstore"`)
-		if b != nil || e.fulcio.requests.Load() != 0 {
-			t.Errorf("bundle %v, %d Fulcio requests; want nothing", b != nil, e.fulcio.requests.Load())
+		if b != nil || e.Fulcio.Requests() != 0 {
+			t.Errorf("bundle %v, %d Fulcio requests; want nothing", b != nil, e.Fulcio.Requests())
 		}
 	})
 	t.Run("configured audience", func(t *testing.T) {
@@ -313,15 +302,15 @@ func TestKeylessSignFailures(t *testing.T) {
 		opts := e.options(e.githubSource("evident"))
 		opts.Audience = "evident"
 		_, err := mustKeyless(t, opts).Sign(ctx, payload)
-		checkErr(t, err, evidence.KindUnauthorized, "Fulcio at "+e.fulcio.srv.URL+" refused the identity token (HTTP 401)")
-		if e.fulcio.requests.Load() != 1 {
-			t.Errorf("%d Fulcio requests, want 1", e.fulcio.requests.Load())
+		checkErr(t, err, evidence.KindUnauthorized, "Fulcio at "+e.Fulcio.URL()+" refused the identity token (HTTP 401)")
+		if e.Fulcio.Requests() != 1 {
+			t.Errorf("%d Fulcio requests, want 1", e.Fulcio.Requests())
 		}
 	})
 	t.Run("token from an issuer Fulcio does not know", func(t *testing.T) {
 		e := newKeylessEnv(t, 5*time.Minute)
-		stranger := newOIDCIssuer(t, "https://issuer.invalid")
-		tok := stranger.mustMint(t, map[string]any{"aud": "sigstore", "sub": "x", "exp": time.Now().Add(time.Minute).Unix()})
+		stranger := signtest.NewIssuer(t, "https://issuer.invalid")
+		tok := stranger.MustMint(t, map[string]any{"aud": "sigstore", "sub": "x", "exp": time.Now().Add(time.Minute).Unix()})
 		b, err := mustKeyless(t, e.options(oidc.NewStatic(tok))).Sign(ctx, payload)
 		checkErr(t, err, evidence.KindUnauthorized, `refused the identity token (HTTP 401): {"code":401,"message":"There was an error processing the identity token: unknown issuer`)
 		if b != nil {
@@ -362,15 +351,15 @@ func TestKeylessSignFailures(t *testing.T) {
 		opts.FulcioURL = closedPortURL(t)
 		_, err := mustKeyless(t, opts).Sign(ctx, payload)
 		checkErr(t, err, evidence.KindInternal, "get a signing certificate from Fulcio at "+opts.FulcioURL+": dial tcp")
-		if e.tsa.requests.Load() != 0 {
-			t.Errorf("the TSA was asked %d times", e.tsa.requests.Load())
+		if e.TSA.Requests() != 0 {
+			t.Errorf("the TSA was asked %d times", e.TSA.Requests())
 		}
 	})
 	t.Run("invalid payload", func(t *testing.T) {
 		e := newKeylessEnv(t, 5*time.Minute)
 		_, err := mustKeyless(t, e.options(e.githubSource(""))).Sign(ctx, []byte(`{"hello":"world"}`))
 		checkErr(t, err, evidence.KindInvalid, "refusing to sign: statement: unknown field")
-		if e.fulcio.requests.Load() != 0 {
+		if e.Fulcio.Requests() != 0 {
 			t.Error("Fulcio was asked for an invalid payload")
 		}
 	})
@@ -403,10 +392,10 @@ func TestNewKeylessSignerRejects(t *testing.T) {
 		{"TSA twice", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example", "https://tsa.example"}}, "timestamp authority https://tsa.example is named twice"},
 		{"credentials in a URL", KeylessOptions{Token: tok, FulcioURL: "https://user:pw@fulcio.example", TSAURLs: []string{"https://tsa.example"}}, "Fulcio URL must not carry credentials"},
 		{"bad Rekor URL", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", RekorURLs: []string{"rekor"}}, `Rekor URL "rekor" is not an absolute http(s) URL`},
-		{"trusted root without Fulcio", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, TrustedRoot: testTrustedRoot(t, nil, newTestTSA(t))}, "the trusted root has no Fulcio certificate authority"},
-		{"trusted root without the TSA", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, TrustedRoot: testTrustedRoot(t, newTestCA(t))},
+		{"trusted root without Fulcio", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, TrustedRoot: signtest.TrustedRoot(t, nil, signtest.NewTSA(t))}, "the trusted root has no Fulcio certificate authority"},
+		{"trusted root without the TSA", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, TrustedRoot: signtest.TrustedRoot(t, signtest.NewCA(t))},
 			"timestamps are requested from https://tsa.example, but the trusted root has no timestamp authority to verify them"},
-		{"trusted root without Rekor", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, RekorURLs: []string{"https://rekor.example"}, TrustedRoot: testTrustedRoot(t, newTestCA(t), newTestTSA(t))},
+		{"trusted root without Rekor", KeylessOptions{Token: tok, FulcioURL: "https://fulcio.example", TSAURLs: []string{"https://tsa.example"}, RekorURLs: []string{"https://rekor.example"}, TrustedRoot: signtest.TrustedRoot(t, signtest.NewCA(t), signtest.NewTSA(t))},
 			"signatures are to be recorded in Rekor, but the trusted root has no Rekor log"},
 		{"Rekor v2 without TSA", KeylessOptions{Token: tok, SigningConfig: rekorV2Only(t)}, "Rekor v2 logs do not sign the time of an entry, so configure a timestamp authority"},
 	}

@@ -5,21 +5,18 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/evident-dev/evident/internal/evidence"
+	"github.com/evident-dev/evident/internal/sign/signtest"
 )
 
 func mustTSARoot(t testing.TB, chainPEM []byte) *root.TrustedRoot {
@@ -44,15 +41,15 @@ func mustKeySigner(t testing.TB, k *PrivateKey, opts KeySignerOptions) Signer {
 // configured; a key-based Trust checks it against the TSA's chain.
 func TestKeySignerTimestamp(t *testing.T) {
 	ctx := context.Background()
-	tsa := newTestTSA(t)
-	other := newTestTSA(t)
-	tsaRoot := mustTSARoot(t, tsa.chainPEM())
+	tsa := signtest.NewTSA(t)
+	other := signtest.NewTSA(t)
+	tsaRoot := mustTSARoot(t, tsa.ChainPEM())
 	k := mustGenerate(t, AlgECDSAP256)
 	keys := []*PublicKey{k.Public()}
 	payload, _ := testStatement(t).Encode()
 
 	before := time.Now().Add(-time.Second)
-	stamped, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.url()}, TrustedRoot: tsaRoot}).Sign(ctx, payload)
+	stamped, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.URL()}, TrustedRoot: tsaRoot}).Sign(ctx, payload)
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
@@ -89,7 +86,7 @@ func TestKeySignerTimestamp(t *testing.T) {
 		}
 	})
 	t.Run("the TSA chain combined with another trusted root", func(t *testing.T) {
-		tm := root.TrustedMaterialCollection{testTrustedRoot(t, newTestCA(t)), tsaRoot}
+		tm := root.TrustedMaterialCollection{signtest.TrustedRoot(t, signtest.NewCA(t)), tsaRoot}
 		if _, err := Verify(ctx, stamped, Trust{Keys: keys, TrustedRoot: tm, RequireTimestamp: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -111,12 +108,12 @@ func TestKeySignerTimestamp(t *testing.T) {
 		kind   evidence.Kind
 		want   string
 	}{
-		{"another TSA's chain", stamped, Trust{Keys: keys, TrustedRoot: mustTSARoot(t, other.chainPEM())}, evidence.KindVerification, "RFC 3161 timestamp does not verify against the trusted timestamp authorities"},
+		{"another TSA's chain", stamped, Trust{Keys: keys, TrustedRoot: mustTSARoot(t, other.ChainPEM())}, evidence.KindVerification, "RFC 3161 timestamp does not verify against the trusted timestamp authorities"},
 		{"timestamp corrupted", corrupt, Trust{Keys: keys, TrustedRoot: tsaRoot}, evidence.KindVerification, "RFC 3161 timestamp does not verify"},
 		{"timestamp required, none in the bundle", plain, Trust{Keys: keys, TrustedRoot: tsaRoot, RequireTimestamp: true}, evidence.KindVerification, "the bundle carries no RFC 3161 timestamp from a trusted timestamp authority"},
 		{"timestamp required, no TSA trusted", stamped, Trust{Keys: keys, RequireTimestamp: true}, evidence.KindInvalid, "a timestamp is required, but the trusted root has no timestamp authority"},
 		{"timestamped, but by another key", stamped, Trust{Keys: []*PublicKey{otherKey.Public()}, TrustedRoot: tsaRoot}, evidence.KindVerification, "signed by an unknown key"},
-		{"only keyless identities trusted", stamped, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: ".*"}}, TrustedRoot: testTrustedRoot(t, newTestCA(t), tsa)}, evidence.KindVerification, "bundle is signed with a key, but only keyless identities are trusted"},
+		{"only keyless identities trusted", stamped, Trust{Identities: []Identity{{Issuer: githubIssuer, SubjectRegexp: ".*"}}, TrustedRoot: signtest.TrustedRoot(t, signtest.NewCA(t), tsa)}, evidence.KindVerification, "bundle is signed with a key, but only keyless identities are trusted"},
 	}
 	for _, tc := range rejects {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,8 +156,8 @@ func TestKeySignerTimestampFailures(t *testing.T) {
 		}
 	})
 	t.Run("a TSA the trusted root does not know", func(t *testing.T) {
-		tsa, other := newTestTSA(t), newTestTSA(t)
-		_, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.url()}, TrustedRoot: mustTSARoot(t, other.chainPEM())}).Sign(ctx, payload)
+		tsa, other := signtest.NewTSA(t), signtest.NewTSA(t)
+		_, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.URL()}, TrustedRoot: mustTSARoot(t, other.ChainPEM())}).Sign(ctx, payload)
 		checkErr(t, err, evidence.KindInternal, "the bundle just signed does not verify: RFC 3161 timestamp does not verify")
 	})
 	t.Run("bad options", func(t *testing.T) {
@@ -188,10 +185,10 @@ func newStatusServer(t *testing.T, status int, body string) string {
 }
 
 func TestTrustedRootFromTSAChain(t *testing.T) {
-	tsa := newTestTSA(t)
+	tsa := signtest.NewTSA(t)
 	k := mustGenerate(t, AlgECDSAP256)
 	payload, _ := testStatement(t).Encode()
-	stamped, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.url()}}).Sign(context.Background(), payload)
+	stamped, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{tsa.URL()}}).Sign(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +200,7 @@ func TestTrustedRootFromTSAChain(t *testing.T) {
 	}
 
 	t.Run("written as trusted_root.json and read back", func(t *testing.T) {
-		js, err := mustTSARoot(t, tsa.chainPEM()).MarshalJSON()
+		js, err := mustTSARoot(t, tsa.ChainPEM()).MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +213,7 @@ func TestTrustedRootFromTSAChain(t *testing.T) {
 	t.Run("CA certificates only", func(t *testing.T) {
 		// The timestamps do not carry the leaf (the signer does not ask for
 		// it), so a chain without it verifies nothing.
-		tr := mustTSARoot(t, certPEM(tsa.inter, tsa.root))
+		tr := mustTSARoot(t, signtest.CertPEM(tsa.Intermediate, tsa.Root))
 		_, err := Verify(context.Background(), stamped, Trust{Keys: []*PublicKey{k.Public()}, TrustedRoot: tr})
 		checkErr(t, err, evidence.KindVerification, "RFC 3161 timestamp does not verify")
 	})
@@ -229,11 +226,11 @@ func TestTrustedRootFromTSAChain(t *testing.T) {
 	}{
 		{"empty", nil, "certificate chain: no PEM certificate found"},
 		{"not PEM", []byte("hello"), "certificate chain: unexpected data after PEM block 0"},
-		{"root first", certPEM(tsa.root, tsa.inter, tsa.leaf), "certificate 1 (CN=sigstore,O=sigstore.dev) is not signed by certificate 2 (CN=evident-test-tsa-intermediate,O=evident test); want the chain leaf first, root last"},
-		{"no root", certPEM(tsa.leaf, tsa.inter), "the last certificate (CN=evident-test-tsa-intermediate,O=evident test) is not a self-signed root CA"},
-		{"a key among the certificates", append(certPEM(tsa.leaf), keyPEM...), `PEM block 2 is "PRIVATE KEY", want "CERTIFICATE"`},
+		{"root first", signtest.CertPEM(tsa.Root, tsa.Intermediate, tsa.Leaf), "certificate 1 (CN=sigstore,O=sigstore.dev) is not signed by certificate 2 (CN=evident-test-tsa-intermediate,O=evident test); want the chain leaf first, root last"},
+		{"no root", signtest.CertPEM(tsa.Leaf, tsa.Intermediate), "the last certificate (CN=evident-test-tsa-intermediate,O=evident test) is not a self-signed root CA"},
+		{"a key among the certificates", append(signtest.CertPEM(tsa.Leaf), keyPEM...), `PEM block 2 is "PRIVATE KEY", want "CERTIFICATE"`},
 		{"garbage certificate", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("garbage")}), "certificate chain: certificate 1: x509: malformed certificate"},
-		{"trailing data", append(tsa.chainPEM(), "trailer"...), "certificate chain: unexpected data after PEM block 3"},
+		{"trailing data", append(tsa.ChainPEM(), "trailer"...), "certificate chain: unexpected data after PEM block 3"},
 		{"too large", bytes.Repeat([]byte("a"), MaxTrustFileSize+1), "more than the"},
 	}
 	for _, tc := range tests {
@@ -294,91 +291,11 @@ func TestParseTrustFiles(t *testing.T) {
 // The real timestamp authority (sigstore's timestamp-server, in-memory
 // signer) on 127.0.0.1, found through EVIDENT_TIMESTAMP_SERVER, then PATH;
 // without it the test skips, unless EVIDENT_TEST_NO_SKIP=1.
-func timestampServerBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("EVIDENT_TIMESTAMP_SERVER"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("EVIDENT_TIMESTAMP_SERVER: %v", err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("timestamp-server"); err == nil {
-		return p
-	}
-	if os.Getenv("EVIDENT_TEST_NO_SKIP") == "1" {
-		t.Fatal("timestamp-server not found: set EVIDENT_TIMESTAMP_SERVER or put it on PATH (EVIDENT_TEST_NO_SKIP=1 forbids skipping)")
-	}
-	t.Skip("timestamp-server not found: set EVIDENT_TIMESTAMP_SERVER=/path/to/timestamp-server or put it on PATH")
-	return ""
-}
-
-// timestampServerMu serialises the servers of this package: each one also
-// binds :2112 for its metrics.
-var timestampServerMu sync.Mutex
-
-// startTimestampServer runs the binary on a free port of 127.0.0.1 until
-// the test ends, and returns its base URL and a func that stops it early.
-func startTimestampServer(t *testing.T, bin string) (base string, stop func()) {
-	t.Helper()
-	timestampServerMu.Lock()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		timestampServerMu.Unlock()
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	home := t.TempDir()
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--timestamp-signer", "memory", "--disable-ntp-monitoring")
-	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		timestampServerMu.Unlock()
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			timestampServerMu.Unlock()
-		})
-	}
-	t.Cleanup(stop)
-	base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, stop
-			}
-		}
-		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("timestamp-server did not come up on %s: %v\n%s", base, err, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestTimestampServer(t *testing.T) {
-	bin := timestampServerBinary(t)
-	base, stop := startTimestampServer(t, bin)
+	srv := signtest.StartTimestampServer(t)
+	base := srv.URL
 	ctx := context.Background()
-
-	resp, err := http.Get(base + "/api/v1/timestamp/certchain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("certchain: HTTP %d, %v", resp.StatusCode, err)
-	}
+	chain := srv.ChainPEM(t)
 	tsaRoot, err := TrustedRootFromTSAChain(chain)
 	if err != nil {
 		t.Fatalf("TrustedRootFromTSAChain(the server's chain): %v\n%s", err, chain)
@@ -401,13 +318,13 @@ func TestTimestampServer(t *testing.T) {
 			if !ok || at.Before(before.Truncate(time.Second)) || at.After(time.Now().Add(time.Second)) {
 				t.Errorf("SigningTime %v %v, want about now", at, ok)
 			}
-			_, err = Verify(ctx, b, Trust{Keys: []*PublicKey{k.Public()}, TrustedRoot: mustTSARoot(t, newTestTSA(t).chainPEM())})
+			_, err = Verify(ctx, b, Trust{Keys: []*PublicKey{k.Public()}, TrustedRoot: mustTSARoot(t, signtest.NewTSA(t).ChainPEM())})
 			checkErr(t, err, evidence.KindVerification, "RFC 3161 timestamp does not verify against the trusted timestamp authorities")
 		})
 	}
 
 	t.Run("server down", func(t *testing.T) {
-		stop()
+		srv.Stop()
 		k := mustGenerate(t, AlgECDSAP256)
 		b, err := mustKeySigner(t, k, KeySignerOptions{TSAURLs: []string{base + "/api/v1/timestamp"}, TrustedRoot: tsaRoot}).Sign(ctx, payload)
 		if b != nil || err == nil || !strings.Contains(err.Error(), "get an RFC 3161 timestamp from "+base+"/api/v1/timestamp: ") || !strings.Contains(err.Error(), "connection refused") {

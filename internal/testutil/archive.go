@@ -2,11 +2,15 @@ package testutil
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/evident-dev/evident/internal/api"
 	"github.com/evident-dev/evident/internal/archive"
@@ -34,6 +38,9 @@ type Archive struct {
 	Catalog *sqlite.DB
 	// LogKey is the log's note verifier key.
 	LogKey string
+	// LogSigner signs the log's checkpoints and audit packs: tests use it
+	// to forge what only the archive could sign.
+	LogSigner note.Signer
 	// Dir holds the stores.
 	Dir string
 }
@@ -42,6 +49,16 @@ type Archive struct {
 // fresh log key, accepting releases signed by trust. The stores are closed
 // when the test ends.
 func NewArchive(t testing.TB, trust ...*sign.PublicKey) *Archive {
+	t.Helper()
+	return NewArchiveTrust(t, sign.Trust{Keys: trust}, nil)
+}
+
+// NewArchiveTrust is NewArchive with a whole trust policy: keys, keyless
+// identities and a trusted root (which also verifies keyless approvers and
+// the timestamps of approvals), and the trusted root's JSON that audit
+// packs carry (nil for none), as evidentd serve --trusted-root or
+// --tsa-chain wires them.
+func NewArchiveTrust(t testing.TB, trust sign.Trust, trustedRootJSON []byte) *Archive {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"), fsblob.Options{})
@@ -63,13 +80,47 @@ func NewArchive(t testing.TB, trust ...*sign.PublicKey) *Archive {
 		t.Fatal(err)
 	}
 	a, err := archive.New(archive.Config{
-		Blobs: blobs, Catalog: cat, Trust: sign.Trust{Keys: trust},
+		Blobs: blobs, Catalog: cat, Trust: trust, TrustedRootJSON: trustedRootJSON,
 		LogSigner: signer, LogVerifierKey: vkey,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Archive{Archive: a, Blobs: blobs, Catalog: cat, LogKey: vkey, Dir: dir}
+	return &Archive{Archive: a, Blobs: blobs, Catalog: cat, LogKey: vkey, LogSigner: signer, Dir: dir}
+}
+
+// RegisterApprover registers name in role, identified by key, in the
+// approver registry, as evidentd approver add --key does.
+func (a *Archive) RegisterApprover(t testing.TB, name, role string, key *sign.PublicKey) {
+	t.Helper()
+	pem, err := key.MarshalPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.insertApprover(t, catalog.Approver{Name: name, Role: role, KeyID: key.ID(), PublicKey: pem})
+}
+
+// RegisterKeylessApprover registers name in role, identified by a keyless
+// OIDC identity: the issuer and a regular expression the certificate
+// subject must match in full, as evidentd approver add --issuer --subject
+// does.
+func (a *Archive) RegisterKeylessApprover(t testing.TB, name, role, issuer, subjectRegexp string) {
+	t.Helper()
+	a.insertApprover(t, catalog.Approver{Name: name, Role: role, Issuer: issuer, Subject: subjectRegexp})
+}
+
+func (a *Archive) insertApprover(t testing.TB, ap catalog.Approver) {
+	t.Helper()
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		t.Fatal(err)
+	}
+	ap.ID, ap.CreatedAt = "apr_"+hex.EncodeToString(id), time.Now().UTC()
+	ctx := context.Background()
+	err := a.Catalog.Update(ctx, func(tx catalog.Tx) error { return tx.InsertApprover(ctx, ap) })
+	if err != nil {
+		t.Fatalf("register approver %s (%s): %v", ap.Name, ap.Role, err)
+	}
 }
 
 // Token mints an API token of role, stored in the catalog as

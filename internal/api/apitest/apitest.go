@@ -45,6 +45,14 @@ type Env struct {
 	// ...); role "" is a caller without credentials. Every role sees the
 	// same archive.
 	As func(role string) api.Archive
+	// RegisterApprover registers name in role, identified by key, in the
+	// archive's approver registry (what evidentd approver add does; the
+	// API has no call for it). The approval tests need it.
+	RegisterApprover func(t *testing.T, name, role string, key *sign.PublicKey)
+	// SubmitStatus, when set, submits an approval bundle over HTTP as a
+	// principal of role ("" for none) and returns the response status, so
+	// that the suite checks the status of every refusal. nil in-process.
+	SubmitStatus func(t *testing.T, role string, bundle []byte) int
 }
 
 // Setup returns a new, empty archive that accepts releases signed by
@@ -71,6 +79,10 @@ func Run(t *testing.T, setup Setup) {
 		{"PushConflict", testPushConflict},
 		{"PushRejected", testPushRejected},
 		{"EmptyArchive", testEmptyArchive},
+		{"Approvals", testApprovals},
+		{"ApprovalRefused", testApprovalRefused},
+		{"ApprovalSequence", testApprovalSequence},
+		{"ApprovalNoApprovers", testApprovalNoApprovers},
 	}
 	readers := []test{
 		{"ReleaseHistoryProducts", testReleaseHistoryProducts},
