@@ -13,6 +13,7 @@ import (
 	"github.com/evident-dev/evident/internal/collect/cyclonedx"
 	"github.com/evident-dev/evident/internal/collect/gotest"
 	"github.com/evident-dev/evident/internal/collect/junit"
+	"github.com/evident-dev/evident/internal/collect/review"
 	"github.com/evident-dev/evident/internal/evidence"
 )
 
@@ -57,6 +58,13 @@ func Anomalies(r io.Reader, format string) ([]evidence.Anomaly, []evidence.Anoma
 		entries[i] = list[i].Entry()
 	}
 	return list, entries, evidence.SummarizeAnomalies(entries), nil
+}
+
+// Changes reads a change-review record (evidence.FormatChangesJSON) and
+// returns its summary, every commit re-judged from its reviews.
+func Changes(r io.Reader) (evidence.ChangeSummary, error) {
+	_, sum, err := review.Read(r)
+	return sum, err
 }
 
 // AnomalyFormat picks the anomaly-list format from a file name.

@@ -108,7 +108,8 @@ type Tool struct {
 
 // EvidenceRef references an evidence file by digest, with the summary that
 // was computed from it at collection time. Exactly one summary is set for
-// test reports, SBOMs and anomaly lists; none for other types.
+// test reports, SBOMs, anomaly lists and change reviews; none for other
+// types.
 type EvidenceRef struct {
 	Type        EvidenceType    `json:"type"`
 	Format      string          `json:"format"`
@@ -120,6 +121,7 @@ type EvidenceRef struct {
 	Tests       *TestSummary    `json:"tests,omitempty"`
 	SBOM        *SBOMSummary    `json:"sbom,omitempty"`
 	Anomalies   *AnomalySummary `json:"anomalies,omitempty"`
+	Changes     *ChangeSummary  `json:"changes,omitempty"`
 }
 
 // MaxListedFailures caps the failing test cases kept per report. A report
@@ -235,6 +237,33 @@ type AnomalySummary struct {
 	Evaluated     int `json:"evaluated"`
 	Unevaluated   int `json:"unevaluated"`
 	NotAcceptable int `json:"notAcceptable"`
+}
+
+// MaxListedUnreviewed caps the unreviewed changes a change summary names.
+// A summary with more records the count and the first ones.
+const MaxListedUnreviewed = 1000
+
+// ChangeSummary is what a change-review record (IEC 62304 8.2) says: which
+// range of history it covers and how many of its changes were reviewed by
+// someone other than their author.
+type ChangeSummary struct {
+	Source     string `json:"source"`         // github
+	Repository string `json:"repository"`     // owner/name
+	Base       string `json:"base,omitempty"` // the previous release (tag or commit); empty: all history up to head
+	Head       string `json:"head"`           // the commit (or tag) being released
+	Commits    int    `json:"commits"`
+	Reviewed   int    `json:"reviewed"`
+	Unreviewed int    `json:"unreviewed"`
+	// UnreviewedChanges names the unreviewed commits in history order, at
+	// most MaxListedUnreviewed of them.
+	UnreviewedChanges []UnreviewedChange `json:"unreviewedChanges,omitempty"`
+}
+
+// UnreviewedChange names a commit that no one but its author approved.
+type UnreviewedChange struct {
+	SHA    string `json:"sha"`
+	Author string `json:"author,omitempty"` // login, or the git author name when the platform knows no login
+	Reason string `json:"reason"`           // no pull request, pull request not merged, no approving review, ...
 }
 
 // AnomalyEntry is the manifest's record of one anomaly: its identity and its

@@ -292,7 +292,7 @@ func TestManifestHelpers(t *testing.T) {
 	wantNames := []string{
 		"evident-policy.json", "reports/system.xml", // release-level first
 		"reports/unit.xml", "sbom/firmware.cdx.json", "soup/firmware.soup.jsonl", "anomalies/firmware.yaml",
-		"db/migrations/0042_alert_ack.sql",
+		"changes/github/acme/wm-firmware.changes.json", "db/migrations/0042_alert_ack.sql",
 	}
 	if diff := cmp.Diff(wantNames, names); diff != "" {
 		t.Errorf("AllEvidence (-want +got):\n%s", diff)
@@ -306,7 +306,7 @@ func TestManifestHelpers(t *testing.T) {
 	// "unit" appears twice; each digest once, sorted.
 	want := []string{}
 	seen := map[string]bool{}
-	for _, s := range []string{"policy", "unit", "sbom", "soup", "anomalies", "mig"} {
+	for _, s := range []string{"policy", "unit", "sbom", "soup", "anomalies", "changes", "mig"} {
 		if s := d(s).String(); !seen[s] {
 			seen[s] = true
 			want = append(want, s)

@@ -124,6 +124,15 @@ func fullManifest() *evidence.Manifest {
 						Digest: d("anomalies"), Size: 6012,
 						Anomalies: &evidence.AnomalySummary{Total: 5, Open: 4, Closed: 1, Evaluated: 5, Unevaluated: 0, NotAcceptable: 0},
 					},
+					{
+						Type: evidence.TypeChangeReview, Format: evidence.FormatChangesJSON, Name: "changes/github/acme/wm-firmware.changes.json",
+						Digest: d("changes"), Size: 9120,
+						Changes: &evidence.ChangeSummary{
+							Source: "github", Repository: "acme/wm-firmware", Base: "v2.3.0", Head: "v2.4.0",
+							Commits: 42, Reviewed: 41, Unreviewed: 1,
+							UnreviewedChanges: []evidence.UnreviewedChange{{SHA: "8f14e45fceea167a5a36dedd4bea2543b1c4b2f0", Author: "jdoe", Reason: "no pull request"}},
+						},
+					},
 				},
 				Anomalies: []evidence.AnomalyEntry{{
 					ID: "WMFW-ANOM-0031", Title: "Arrhythmia alert latency exceeds 10 s under sustained motion artefact",
@@ -364,6 +373,15 @@ var mutations = []struct {
 		evidenceOf(t, m, "anomalies")["sbom"] = evidenceOf(t, m, "sbom")["sbom"]
 	}},
 	{"anomaly list without summary", func(t *testing.T, m doc) { delete(evidenceOf(t, m, "anomalies"), "anomalies") }},
+	{"change review without summary", func(t *testing.T, m doc) { delete(evidenceOf(t, m, "change-review"), "changes") }},
+	{"changes summary on an SBOM", func(t *testing.T, m doc) {
+		evidenceOf(t, m, "sbom")["changes"] = evidenceOf(t, m, "change-review")["changes"]
+	}},
+	{"changes summary without head", func(t *testing.T, m doc) { delete(evidenceOf(t, m, "change-review")["changes"].(doc), "head") }},
+	{"unknown changes summary field", func(t *testing.T, m doc) { evidenceOf(t, m, "change-review")["changes"].(doc)["approved"] = 1 }},
+	{"unreviewed change without reason", func(t *testing.T, m doc) {
+		delete(evidenceOf(t, m, "change-review")["changes"].(doc)["unreviewedChanges"].([]any)[0].(doc), "reason")
+	}},
 	{"SOUP list without derivedFrom", func(t *testing.T, m doc) { delete(evidenceOf(t, m, "soup"), "derivedFrom") }},
 	{"count as string", func(t *testing.T, m doc) { evidenceOf(t, m, "test-report")["tests"].(doc)["failed"] = "1" }},
 	{"anomaly entry without id", func(t *testing.T, m doc) { delete(at(t, m, "components", 0, "anomalies", 0), "id") }},
@@ -425,6 +443,7 @@ func TestManifestSchemaKnownLimits(t *testing.T) {
 		{"duplicate component name", func(t *testing.T, m doc) { at(t, m, "components", 1)["name"] = "wm-firmware" }},
 		{"release class below a component's", func(t *testing.T, m doc) { m["safetyClass"] = "B" }},
 		{"zero createdAt", func(t *testing.T, m doc) { m["createdAt"] = "0001-01-01T00:00:00Z" }},
+		{"change counts that do not add up", func(t *testing.T, m doc) { evidenceOf(t, m, "change-review")["changes"].(doc)["reviewed"] = 40 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mutated(t, tc.mutate)

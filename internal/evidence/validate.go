@@ -128,6 +128,25 @@ func (r EvidenceRef) validate() error {
 	if (r.Type == TypeAnomalies) != (r.Anomalies != nil) {
 		return fmt.Errorf("evidence %q: an anomalies summary belongs to, and only to, an anomaly list", r.Name)
 	}
+	if (r.Type == TypeChangeReview) != (r.Changes != nil) {
+		return fmt.Errorf("evidence %q: a changes summary belongs to, and only to, a change review", r.Name)
+	}
+	if r.Changes != nil {
+		if c := r.Changes; c.Commits < 0 || c.Reviewed < 0 || c.Unreviewed < 0 || c.Reviewed+c.Unreviewed != c.Commits {
+			return fmt.Errorf("evidence %q: changes summary: reviewed (%d) and unreviewed (%d) do not add up to commits (%d)", r.Name, c.Reviewed, c.Unreviewed, c.Commits)
+		}
+		if r.Changes.Source == "" || r.Changes.Repository == "" || r.Changes.Head == "" {
+			return fmt.Errorf("evidence %q: changes summary: source, repository and head are required", r.Name)
+		}
+		if len(r.Changes.UnreviewedChanges) > r.Changes.Unreviewed {
+			return fmt.Errorf("evidence %q: changes summary names more unreviewed changes than it counts", r.Name)
+		}
+		for i, u := range r.Changes.UnreviewedChanges {
+			if u.SHA == "" || u.Reason == "" {
+				return fmt.Errorf("evidence %q: changes summary: unreviewedChanges[%d] needs a sha and a reason", r.Name, i)
+			}
+		}
+	}
 	if r.Type != TypeTestReport && r.Tests != nil {
 		return fmt.Errorf("evidence %q: a tests summary belongs only to a test report", r.Name)
 	}

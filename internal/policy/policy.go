@@ -98,7 +98,7 @@ func Default() *Policy {
 			RuleTestsIntegration:    {off, req, req},
 			RuleTestsPassing:        {req, req, req},
 			RuleTestsSystem:         {req, req, req},
-			RuleChangesReviewed:     {off, off, off},
+			RuleChangesReviewed:     {off, req, req}, // applies only where a change source is configured
 		},
 		Approvals: map[evidence.Class]Approvals{
 			evidence.ClassA: {Roles: []string{"release-manager"}},

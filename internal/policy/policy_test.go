@@ -189,12 +189,14 @@ func TestOverrideChangesOutcome(t *testing.T) {
 			before: evidence.OutcomeFail, after: evidence.OutcomePass,
 		},
 		{
-			name:     "change review required for class C",
-			override: "name: acme\nrules:\n  changes.reviewed: {C: required}\n",
+			name:     "unreviewed changes only a warning for class C",
+			override: "name: acme\nrules:\n  changes.reviewed: {C: warn}\n",
 			mutate: func(t *testing.T, m *evidence.Manifest) {
-				drop(&m.Components[0], evidence.TypeChangeReview, "")
+				s := ref(t, &m.Components[0], evidence.TypeChangeReview, "").Changes
+				s.Reviewed, s.Unreviewed = 4, 1
+				s.UnreviewedChanges = []evidence.UnreviewedChange{{SHA: "8f14e45fceea167a5a36dedd4bea2543b1c4b2f0", Author: "mallory", Reason: "no pull request"}}
 			},
-			before: evidence.OutcomePass, after: evidence.OutcomeFail,
+			before: evidence.OutcomeFail, after: evidence.OutcomePass,
 		},
 		{
 			name:     "unit tests turned off for class B",
@@ -302,7 +304,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"unknown rule", replace(`"rules": {`, `"rules": {"soup.vendor": {"A": "off", "B": "off", "C": "off"}, `), `policy: unknown rule "soup.vendor"`},
 		{"missing rule", replace(`"tests.unit": {`, `"tests.unitx": {`), `policy: unknown rule "tests.unitx"`},
 		{"bad requirement", replace(`"A": "warn"`, `"A": "maybe"`), `requirement "maybe": want required, warn or off`},
-		{"missing class", replace(`"C": "off"`, `"D": "off"`), `policy document: json: unknown field "D"`},
+		{"missing class", replace(`"C": "warn"`, `"D": "warn"`), `policy document: json: unknown field "D"`},
 		{"no rules", replace(`"rules": {`, `"rulesx": {`), `unknown field "rulesx"`},
 		{"approvals for an unknown class", replace(`"approvals": {`, `"approvals": {"D": {"roles": [], "distinct": false}, `), `policy: approvals: class "D"`},
 		{"too large", string(canonical) + strings.Repeat(" ", policy.MaxFileSize), "policy document: larger than 1048576 bytes"},

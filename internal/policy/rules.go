@@ -36,6 +36,10 @@ type check struct {
 	// the release's (highest) class.
 	component func(c *evidence.Component) (bool, string, []string)
 	release   func(m *evidence.Manifest) (bool, string, []string)
+	// applies, when set, says whether a component rule concerns a
+	// component at all; a rule that does not apply is not evaluated and
+	// not recorded, whatever its requirement.
+	applies func(c *evidence.Component) bool
 }
 
 var rules = map[string]check{
@@ -52,7 +56,7 @@ var rules = map[string]check{
 	RuleTestsIntegration:    {clause: "5.6", component: testLevel(evidence.LevelIntegration)},
 	RuleTestsPassing:        {clause: "5.8.1, 9.8", component: checkTestsPassing},
 	RuleTestsSystem:         {clause: "5.7", release: checkSystemTests},
-	RuleChangesReviewed:     {clause: "8.2", component: checkChangesReviewed},
+	RuleChangesReviewed:     {clause: "8.2", component: checkChangesReviewed, applies: hasChangeReview},
 }
 
 // RuleIDs returns every rule identifier, sorted.
@@ -112,7 +116,7 @@ func Evaluate(m *evidence.Manifest, p *Policy) (evidence.PolicyResult, error) {
 				continue
 			}
 			req := p.Rules[id].For(c.SafetyClass)
-			if req == Off {
+			if req == Off || (rules[id].applies != nil && !rules[id].applies(c)) {
 				continue
 			}
 			ok, msg, missing := rules[id].component(c)
@@ -367,9 +371,57 @@ func checkSystemTests(m *evidence.Manifest) (bool, string, []string) {
 	return true, fmt.Sprintf("%d system test(s) in %d report(s)", n, reports), nil
 }
 
+// hasChangeReview: changes.reviewed concerns the components that record
+// change-review evidence, that is, those whose config names a change
+// source. A component without one is not judged by it, so that configs
+// written before change sources existed keep passing.
+func hasChangeReview(c *evidence.Component) bool {
+	return len(evidenceOf(c, evidence.TypeChangeReview)) > 0
+}
+
+// checkChangesReviewed requires every recorded change to have been reviewed
+// by someone other than its author (IEC 62304 8.2), and names the
+// unreviewed commits: short sha, author, why.
 func checkChangesReviewed(c *evidence.Component) (bool, string, []string) {
-	if len(evidenceOf(c, evidence.TypeChangeReview)) == 0 {
+	refs := evidenceOf(c, evidence.TypeChangeReview)
+	if len(refs) == 0 {
 		return false, "no change-review evidence is recorded", []string{"change-review"}
 	}
-	return true, "change-review evidence recorded", nil
+	var missing, ranges []string
+	commits, unreviewed := 0, 0
+	for _, r := range refs {
+		s := r.Changes
+		commits += s.Commits
+		unreviewed += s.Unreviewed
+		rng := s.Repository + " " + s.Head
+		if s.Base != "" {
+			rng = s.Repository + " " + s.Base + ".." + s.Head
+		}
+		ranges = append(ranges, rng)
+		for _, u := range s.UnreviewedChanges {
+			item := shortSHA(u.SHA)
+			if u.Author != "" {
+				item += " (" + u.Author + ")"
+			}
+			missing = append(missing, item+": "+u.Reason)
+		}
+		if more := s.Unreviewed - len(s.UnreviewedChanges); more > 0 {
+			missing = append(missing, fmt.Sprintf("%s: %d more unreviewed commit(s) beyond the %d listed", s.Repository, more, len(s.UnreviewedChanges)))
+		}
+	}
+	where := strings.Join(ranges, ", ")
+	if unreviewed > 0 {
+		return false, fmt.Sprintf("%d of %d change(s) in %s not reviewed by someone other than their author", unreviewed, commits, where), missing
+	}
+	if commits == 0 {
+		return true, "no changes in " + where, nil
+	}
+	return true, fmt.Sprintf("all %d change(s) in %s reviewed by someone other than their author", commits, where), nil
+}
+
+func shortSHA(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
 }

@@ -41,7 +41,7 @@ var defaultTable = map[string][3]policy.Requirement{
 	policy.RuleTestsIntegration:    {off, req, req},
 	policy.RuleTestsPassing:        {req, req, req},
 	policy.RuleTestsSystem:         {req, req, req},
-	policy.RuleChangesReviewed:     {off, off, off},
+	policy.RuleChangesReviewed:     {off, req, req},
 }
 
 func classIndex(c evidence.Class) int { return c.Rank() - 1 }
@@ -50,8 +50,8 @@ func dg(s string) digest.Digest { return digest.FromBytes([]byte(s)) }
 
 func ptr[T any](v T) *T { return &v }
 
-// passing returns a component of class cls that meets every rule, including
-// changes.reviewed, which the built-in table leaves off.
+// passing returns a component of class cls that meets every rule; its
+// change-review evidence makes changes.reviewed apply to it.
 func passing(name string, cls evidence.Class) evidence.Component {
 	return evidence.Component{
 		Name: name, Kind: evidence.KindFirmware, Version: "3.1.2", SafetyClass: cls,
@@ -82,7 +82,10 @@ func passing(name string, cls evidence.Class) evidence.Component {
 				Type: evidence.TypeAnomalies, Format: evidence.FormatAnomaliesYAML, Name: "anomalies/" + name + ".yaml", Digest: dg(name + "anom"), Size: 800,
 				Anomalies: &evidence.AnomalySummary{Total: 2, Open: 1, Closed: 1, Evaluated: 2},
 			},
-			{Type: evidence.TypeChangeReview, Format: evidence.FormatChangesJSON, Name: "changes/" + name + ".json", Digest: dg(name + "changes"), Size: 300},
+			{
+				Type: evidence.TypeChangeReview, Format: evidence.FormatChangesJSON, Name: "changes/" + name + ".json", Digest: dg(name + "changes"), Size: 300,
+				Changes: &evidence.ChangeSummary{Source: "github", Repository: "acme/" + name, Base: "v3.1.1", Head: "v3.1.2", Commits: 5, Reviewed: 5},
+			},
 		},
 		Anomalies: []evidence.AnomalyEntry{
 			anomaly("ANOM-1"),
@@ -191,7 +194,7 @@ var passMessages = map[string]string{
 	policy.RuleTestsIntegration:    "4 integration test(s) in 1 report(s): 4 passed, 0 failed, 0 errors, 0 skipped",
 	policy.RuleTestsPassing:        "no failing tests",
 	policy.RuleTestsSystem:         "20 system test(s) in 1 report(s)",
-	policy.RuleChangesReviewed:     "change-review evidence recorded",
+	policy.RuleChangesReviewed:     "all 5 change(s) in acme/wm-fw v3.1.1..v3.1.2 reviewed by someone other than their author",
 }
 
 // allOn is the built-in table with changes.reviewed required, so that
@@ -530,11 +533,27 @@ var mutations = []mutation{
 		message: "no system test results are recorded for the release", missing: []string{"system test report"},
 	},
 	{
-		name: "no change review", rule: policy.RuleChangesReviewed,
+		name: "unreviewed changes", rule: policy.RuleChangesReviewed,
 		mutate: func(t *testing.T, m *evidence.Manifest, c *evidence.Component) {
-			drop(c, evidence.TypeChangeReview, "")
+			s := ref(t, c, evidence.TypeChangeReview, "").Changes
+			s.Reviewed, s.Unreviewed = 3, 2
+			s.UnreviewedChanges = []evidence.UnreviewedChange{
+				{SHA: "8f14e45fceea167a5a36dedd4bea2543b1c4b2f0", Author: "mallory", Reason: "no pull request"},
+				{SHA: "c9f0f895fb98ab9159f51fd0297e236d0f2b1a4e", Author: "alice", Reason: "approved only by its author"},
+			}
 		},
-		message: "no change-review evidence is recorded", missing: []string{"change-review"},
+		message: "2 of 5 change(s) in acme/wm-fw v3.1.1..v3.1.2 not reviewed by someone other than their author",
+		missing: []string{"8f14e45 (mallory): no pull request", "c9f0f89 (alice): approved only by its author"},
+	},
+	{
+		name: "unreviewed changes beyond the listed ones", rule: policy.RuleChangesReviewed,
+		mutate: func(t *testing.T, m *evidence.Manifest, c *evidence.Component) {
+			s := ref(t, c, evidence.TypeChangeReview, "").Changes
+			s.Base, s.Reviewed, s.Unreviewed = "", 0, 5
+			s.UnreviewedChanges = []evidence.UnreviewedChange{{SHA: "8f14e45fceea167a5a36dedd4bea2543b1c4b2f0", Reason: "no approving review"}}
+		},
+		message: "5 of 5 change(s) in acme/wm-fw v3.1.2 not reviewed by someone other than their author",
+		missing: []string{"8f14e45: no approving review", "acme/wm-fw: 4 more unreviewed commit(s) beyond the 1 listed"},
 	},
 }
 
@@ -771,6 +790,38 @@ func TestClassAWithoutUnitTests(t *testing.T) {
 	for _, r := range res.Rules {
 		if r.Rule == policy.RuleTestsUnit || r.Rule == policy.RuleTestsIntegration || r.Rule == policy.RuleChangesReviewed {
 			t.Errorf("%s is off for class A but is in the result: %+v", r.Rule, r)
+		}
+	}
+}
+
+// TestChangesReviewedAppliesOnlyWithASource: a component without
+// change-review evidence (no change source configured) is not judged by
+// changes.reviewed, even where the rule is required, so configs written
+// before change sources existed keep passing; one with an empty range
+// passes.
+func TestChangesReviewedAppliesOnlyWithASource(t *testing.T) {
+	without := passing("wm-app", evidence.ClassC)
+	drop(&without, evidence.TypeChangeReview, "")
+	empty := passing("wm-fw", evidence.ClassC)
+	s := ref(t, &empty, evidence.TypeChangeReview, "").Changes
+	s.Commits, s.Reviewed = 0, 0
+	for _, p := range []*policy.Policy{policy.Default(), allOn(t)} {
+		res, err := policy.Evaluate(release(without, empty), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != evidence.OutcomePass {
+			t.Errorf("%s: outcome %s: %+v", p.Name, res.Outcome, res.Rules)
+		}
+		var got []string
+		for _, r := range res.Rules {
+			if r.Rule == policy.RuleChangesReviewed {
+				got = append(got, r.Component+": "+r.Outcome+": "+r.Message)
+			}
+		}
+		want := []string{"wm-fw: pass: no changes in acme/wm-fw v3.1.1..v3.1.2"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: changes.reviewed results (-want +got):\n%s", p.Name, diff)
 		}
 	}
 }

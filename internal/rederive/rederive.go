@@ -23,7 +23,8 @@ import (
 // Check parses every evidence file of m in fsys (a release directory or pack:
 // evidence/sha256/<hex>) again and compares what it says with what the
 // manifest recorded: test counts and failures, SBOM summaries and the derived
-// SOUP lists, anomaly entries and their counts. It returns how many summaries
+// SOUP lists, anomaly entries and their counts, and change-review summaries
+// (every commit re-judged from its recorded reviews). It returns how many summaries
 // it compared and every difference found.
 func Check(ctx context.Context, fsys fs.FS, m *evidence.Manifest) (int, []string) {
 	var probs []string
@@ -69,6 +70,18 @@ func Check(ctx context.Context, fsys fs.FS, m *evidence.Manifest) (int, []string
 					probs = append(probs, fmt.Sprintf("%s: the manifest's SBOM summary differs from the SBOM: %s", where, differ(*ref.SBOM, got)))
 				case soupFrom[ref.Digest] != h.Digest():
 					probs = append(probs, fmt.Sprintf("%s: the recorded SOUP list is not the one this SBOM yields (recorded %s, derived %s)", where, soupFrom[ref.Digest], h.Digest()))
+				}
+			case evidence.TypeChangeReview:
+				n++
+				var got evidence.ChangeSummary
+				err := withBlob(fsys, ref.Digest, func(rd io.Reader) (err error) {
+					got, err = collect.Changes(rd)
+					return err
+				})
+				if err != nil {
+					probs = append(probs, fmt.Sprintf("%s: %v", where, err))
+				} else if d := differ(*ref.Changes, got); d != "" {
+					probs = append(probs, fmt.Sprintf("%s: the manifest's change-review summary differs from the record: %s", where, d))
 				}
 			case evidence.TypeAnomalies:
 				n++
