@@ -80,6 +80,70 @@ type Component struct {
 	Other         []string    `mapstructure:"other"`
 
 	Build Build `mapstructure:"build"`
+
+	// Changes names where the component's change-review evidence (IEC
+	// 62304 8.2) is read from; nil: none is recorded.
+	Changes *Changes `mapstructure:"changes"`
+	// AnomalyIssues names issue trackers whose labelled issues are residual
+	// anomalies of the component, recorded beside its anomaly lists.
+	AnomalyIssues *AnomalyIssues `mapstructure:"anomalyIssues"`
+}
+
+// Changes is a component's change source.
+type Changes struct {
+	GitHub *GitHubChanges `mapstructure:"github"`
+}
+
+// GitHubChanges reads the commits since the previous release, their pull
+// requests and reviews from GitHub.
+type GitHubChanges struct {
+	// Repository is OWNER/NAME; GITHUB_REPOSITORY when empty.
+	Repository string `mapstructure:"repository"`
+	// Since is the previous release (tag, branch or commit). When empty it
+	// is the highest tag matching TagPattern below the release's version.
+	Since string `mapstructure:"since"`
+	// Until is the commit released; the commit being built when empty
+	// (GITHUB_SHA, CI_COMMIT_SHA or git HEAD).
+	Until string `mapstructure:"until"`
+	// TagPattern matches release tags ("v*" when empty; "fw-v*" in a
+	// repository that tags several components).
+	TagPattern string `mapstructure:"tagPattern"`
+	// NoPreviousRelease says what a first release records: "error" (the
+	// default: name since) or "all" (every commit up to until).
+	NoPreviousRelease string `mapstructure:"noPreviousRelease"`
+	// APIURL is the REST API root of a GitHub Enterprise Server
+	// (https://HOST/api/v3); GITHUB_API_URL, else github.com, when empty.
+	APIURL string `mapstructure:"apiURL"`
+	// TokenEnv names the variable holding the token (GITHUB_TOKEN).
+	TokenEnv string `mapstructure:"tokenEnv"`
+}
+
+// AnomalyIssues is a component's issue-tracker anomaly sources.
+type AnomalyIssues struct {
+	GitHub *GitHubIssues `mapstructure:"github"`
+	GitLab *GitLabIssues `mapstructure:"gitlab"`
+}
+
+// GitHubIssues reads anomalies from GitHub issues.
+type GitHubIssues struct {
+	Repository string   `mapstructure:"repository"` // OWNER/NAME; GITHUB_REPOSITORY when empty
+	Labels     []string `mapstructure:"labels"`     // all must be on an issue; [anomaly] when empty
+	State      string   `mapstructure:"state"`      // open (default), closed or all
+	IDPrefix   string   `mapstructure:"idPrefix"`   // anomaly id = prefix + issue number, unless the issue gives one ("GH-")
+	APIURL     string   `mapstructure:"apiURL"`
+	TokenEnv   string   `mapstructure:"tokenEnv"` // GITHUB_TOKEN
+}
+
+// GitLabIssues reads anomalies from GitLab issues.
+type GitLabIssues struct {
+	Project  string   `mapstructure:"project"` // group/project or its numeric id (quoted); CI_PROJECT_PATH when empty
+	Labels   []string `mapstructure:"labels"`  // [anomaly] when empty
+	State    string   `mapstructure:"state"`   // opened (default), closed or all
+	IDPrefix string   `mapstructure:"idPrefix"`
+	// BaseURL is the instance or its API root; CI_API_V4_URL, else
+	// gitlab.com, when empty.
+	BaseURL  string `mapstructure:"baseURL"`
+	TokenEnv string `mapstructure:"tokenEnv"` // GITLAB_TOKEN, else CI_JOB_TOKEN
 }
 
 // Test is one test-report source.
@@ -422,6 +486,7 @@ var componentKeys = map[string]bool{
 	"kind": false, "version": false, "safetyClass": false, "releaseNotes": false, "installation": false,
 	"artifacts": true, "images": true, "sbom": true, "anomalies": true, "configuration": true, "other": true,
 	"build.command": false, "migrations.version": false,
+	"changes.github.since": false, "changes.github.until": false,
 }
 
 // topKeys are the top-level keys an override may set.
@@ -541,6 +606,15 @@ func (c *Config) set(key, value string) error {
 			comp.Migrations = &Migrations{}
 		}
 		comp.Migrations.Version = value
+	case "changes.github.since", "changes.github.until":
+		if comp.Changes == nil || comp.Changes.GitHub == nil {
+			return fmt.Errorf("key %q: component %s has no changes.github source to override", key, comp.Name)
+		}
+		if field == "changes.github.since" {
+			comp.Changes.GitHub.Since = value
+		} else {
+			comp.Changes.GitHub.Until = value
+		}
 	case "artifacts":
 		comp.Artifacts = list
 	case "images":
@@ -654,6 +728,9 @@ func (c *Config) Validate() error {
 			if tool.Name == "" || tool.Version == "" {
 				add("%s.build.toolchain[%d]: name and version are both required", where, j)
 			}
+		}
+		for _, p := range comp.validateSources(where) {
+			add("%s", p)
 		}
 	}
 	if len(probs) > 0 {

@@ -58,6 +58,11 @@ components:
     build:
       command: cmake --build build/fw
       toolchain: [{name: arm-none-eabi-gcc, version: "13.3.rel1"}, {name: cmake, version: "3.30.5"}]
+    changes:
+      github: {repository: acme/wm-firmware, since: v3.1.1, until: v3.1.2, tagPattern: "v*", noPreviousRelease: all, apiURL: "https://ghe.example.com/api/v3", tokenEnv: FW_TOKEN}
+    anomalyIssues:
+      github: {repository: acme/wm-firmware, labels: [anomaly, fw], state: all, idPrefix: FW-, apiURL: "https://ghe.example.com/api/v3", tokenEnv: FW_TOKEN}
+      gitlab: {project: wearable/firmware, labels: [anomaly], state: opened, idPrefix: GLFW-, baseURL: "https://gitlab.example.com", tokenEnv: GL_TOKEN}
   - name: wm-dashboard
     kind: web
     version: 2.7.0
@@ -98,6 +103,16 @@ func fullWant(path string) *config.Config {
 						{Name: "arm-none-eabi-gcc", Version: "13.3.rel1"},
 						{Name: "cmake", Version: "3.30.5"},
 					},
+				},
+				Changes: &config.Changes{GitHub: &config.GitHubChanges{
+					Repository: "acme/wm-firmware", Since: "v3.1.1", Until: "v3.1.2", TagPattern: "v*", NoPreviousRelease: "all",
+					APIURL: "https://ghe.example.com/api/v3", TokenEnv: "FW_TOKEN",
+				}},
+				AnomalyIssues: &config.AnomalyIssues{
+					GitHub: &config.GitHubIssues{Repository: "acme/wm-firmware", Labels: []string{"anomaly", "fw"}, State: "all", IDPrefix: "FW-",
+						APIURL: "https://ghe.example.com/api/v3", TokenEnv: "FW_TOKEN"},
+					GitLab: &config.GitLabIssues{Project: "wearable/firmware", Labels: []string{"anomaly"}, State: "opened", IDPrefix: "GLFW-",
+						BaseURL: "https://gitlab.example.com", TokenEnv: "GL_TOKEN"},
 				},
 			},
 			{
