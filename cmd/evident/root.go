@@ -52,6 +52,8 @@ checked against an IEC 62304 safety-class policy, and verifiable offline for yea
 		a.approveCommand(evidence.DecisionApproved),
 		a.approveCommand(evidence.DecisionRejected),
 		a.approveCommand(evidence.DecisionRevoked),
+		a.summaryCommand(),
+		a.githubCommand(),
 	)
 	return root
 }
