@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/evident-dev/evident/internal/evidence"
 	"github.com/evident-dev/evident/internal/policy"
 	"github.com/evident-dev/evident/internal/sign"
+	"github.com/evident-dev/evident/internal/source"
 )
 
 // Options configures one collection.
@@ -46,6 +48,12 @@ type Options struct {
 	Log     *slog.Logger
 	// Workers bounds parallel hashing (GOMAXPROCS when 0).
 	Workers int
+	// HTTPClient and Retry serve the remote evidence sources a component
+	// may name (changes, anomalyIssues): nil and the zero value mean a
+	// client with a timeout and source.Retry's defaults. Their tokens are
+	// read from Env.
+	HTTPClient *http.Client
+	Retry      source.Retry
 }
 
 // Staged is a collected release waiting in its staging directory.
@@ -217,16 +225,25 @@ func assemble(ctx context.Context, opts Options, dir string) (*evidence.Manifest
 		opts.Log.Info("build identified", "ci", run.System, "repository", run.Repository, "commit", run.Commit)
 	}
 
+	var runPtr *ci.Run
+	if runErr == nil {
+		runPtr = &run
+	}
 	var classes []evidence.Class
 	for i := range cfg.Components {
 		cc := &cfg.Components[i]
-		c, err := collectComponent(ctx, opts, st, cc, i)
+		c, err := collectComponent(ctx, opts, st, cc, i, runPtr)
 		if err != nil {
 			return nil, err
 		}
 		if runErr == nil {
 			if err := addProvenance(st, c, cc, run, started, opts.Now().UTC()); err != nil {
 				return nil, fmt.Errorf("component %s: provenance: %w", cc.Name, err)
+			}
+		}
+		if cc.Changes != nil {
+			if err := addChanges(ctx, opts, st, c, cc, fmt.Sprintf("components[%d] (%s)", i, cc.Name), runPtr); err != nil {
+				return nil, err
 			}
 		}
 		classes = append(classes, c.SafetyClass)
@@ -258,7 +275,7 @@ func assemble(ctx context.Context, opts Options, dir string) (*evidence.Manifest
 	return m, nil
 }
 
-func collectComponent(ctx context.Context, opts Options, st *store, cc *config.Component, idx int) (*evidence.Component, error) {
+func collectComponent(ctx context.Context, opts Options, st *store, cc *config.Component, idx int, run *ci.Run) (*evidence.Component, error) {
 	cfg := opts.Config
 	key := fmt.Sprintf("components[%d] (%s)", idx, cc.Name)
 	c := &evidence.Component{
@@ -364,6 +381,28 @@ func collectComponent(ctx context.Context, opts Options, st *store, cc *config.C
 		c.Evidence = append(c.Evidence, evidence.EvidenceRef{
 			Type: evidence.TypeAnomalies, Format: format, Name: f.Name, Digest: d, Size: n, Anomalies: &sum,
 		})
+	}
+
+	// Anomalies tracked as issues, archived as anomaly lists of their own.
+	if cc.AnomalyIssues != nil {
+		lists, err := fetchIssueAnomalies(ctx, opts, cc, key, run)
+		if err != nil {
+			return nil, err
+		}
+		for _, il := range lists {
+			entries, ref, err := storeIssueAnomalies(st, il)
+			if err != nil {
+				return nil, wrapFile(key+".anomalyIssues", il.name, err)
+			}
+			for _, e := range entries {
+				if prev, dup := ids[e.ID]; dup {
+					return nil, evidence.Errorf(evidence.KindInvalid, "%s: anomaly id %s appears in both %s and %s (ids are never reused; set anomalyIssues idPrefix)", key, e.ID, prev, il.name)
+				}
+				ids[e.ID] = il.name
+			}
+			c.Anomalies = append(c.Anomalies, entries...)
+			c.Evidence = append(c.Evidence, ref)
+		}
 	}
 
 	// Documents recorded as they are.
