@@ -84,6 +84,9 @@ func (c *Client) Changes(ctx context.Context, q ChangesQuery) (*review.Record, e
 	switch {
 	case q.Since != "":
 		rec.Base = &review.Point{Ref: q.Since}
+		if shaRE.MatchString(q.Since) {
+			rec.Base = &review.Point{SHA: q.Since}
+		}
 		rec.Notes = append(rec.Notes, fmt.Sprintf("base %s: set in the configuration (since)", q.Since))
 	default:
 		tag, sha, note, err := c.previousRelease(ctx, owner, name, q)

@@ -161,6 +161,7 @@ func TestChangesBase(t *testing.T) {
 		{"from the component version when the ref is no tag", github.ChangesQuery{Until: sha('f'), UntilRef: "main", Version: "3.1.2"},
 			&review.Point{Ref: "v3.1.1", SHA: sha('b')}, 4, "below the component version 3.1.2"},
 		{"since set", github.ChangesQuery{Until: sha('f'), Since: "v3.1.0"}, &review.Point{Ref: "v3.1.0", SHA: sha('a')}, 5, "set in the configuration"},
+		{"since a commit", github.ChangesQuery{Until: sha('f'), Since: sha('c')}, &review.Point{SHA: sha('c')}, 3, "set in the configuration"},
 		{"until a ref, resolved", github.ChangesQuery{Until: "v3.1.2"}, &review.Point{Ref: "v3.1.1", SHA: sha('b')}, 4, "below the release tag v3.1.2"},
 		{"a tag pattern", github.ChangesQuery{Until: sha('f'), UntilRef: "fw-3.1.2", TagPattern: "fw-*"}, &review.Point{Ref: "fw-3.0.0", SHA: sha('a')}, 5, `matching "fw-*"`},
 		{"pre-releases are not releases", github.ChangesQuery{Until: sha('f'), Version: "3.3.0"}, &review.Point{Ref: "v3.1.2", SHA: sha('f')}, 0, "below the component version 3.3.0"},
