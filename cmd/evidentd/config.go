@@ -18,6 +18,7 @@ type config struct {
 	Addr              string        `mapstructure:"addr"`
 	Catalog           string        `mapstructure:"catalog"` // store URL; default sqlite in the data dir
 	Blobs             string        `mapstructure:"blobs"`   // store URL; default a directory in the data dir
+	RetainDays        int           `mapstructure:"retain-days"`
 	TrustedKeys       []string      `mapstructure:"trusted-key"`
 	TrustedIdentities []string      `mapstructure:"trusted-identity"`
 	TrustedRoot       string        `mapstructure:"trusted-root"`
@@ -40,9 +41,10 @@ type config struct {
 func addStoreFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "config file (YAML)")
 	fs.String("data", "./evidentd-data", "data directory (blobs, catalog, log key)")
-	fs.String("catalog", "", "catalog URL: sqlite:///path/catalog.db (default: DATA/catalog.db)")
-	fs.String("blobs", "", "blob store URL: file:///path/blobs (default: DATA/blobs)")
-	fs.String("log-key", "", "log signing key file (default: DATA/log.key, created on first start)")
+	fs.String("catalog", "", "catalog URL: sqlite:///path/catalog.db or postgres://user@host:5432/db (default: DATA/catalog.db)")
+	fs.String("blobs", "", "blob store URL: file:///path/blobs or s3://bucket/prefix?endpoint=URL&region=R, credentials from the standard AWS variables and files (default: DATA/blobs)")
+	fs.Int("retain-days", 0, "s3:// blobs only: keep every blob under S3 Object Lock retention for this many days (the bucket needs Object Lock enabled)")
+	fs.String("log-key", "", "log signing key file (default: DATA/log.key, created on first start; replicas on one catalog must share it)")
 	fs.String("log-origin", "evident-archive", "the log's origin name, written into every checkpoint (set once, never change)")
 }
 
@@ -94,5 +96,8 @@ func loadConfig(cmd *cobra.Command) (*config, error) {
 		return nil, err
 	}
 	c.Data = abs
+	if c.RetainDays < 0 {
+		return nil, &usageError{fmt.Errorf("--retain-days %d: want a number of days, or 0 for no retention", c.RetainDays)}
+	}
 	return &c, nil
 }

@@ -341,7 +341,14 @@ var fsckLine = regexp.MustCompile(`(?m)^(releases|signatures|log):\s+(\d+)`)
 // releases, each with exactly one log entry.
 func checkFsck(t *testing.T, bins testutil.Binaries, data, pub string, minReleases, maxReleases int) fsckReport {
 	t.Helper()
-	r := testutil.RunBinary(t, bins.Evidentd, nil, "fsck", "--data", data, "--trusted-key", pub)
+	return checkFsckStores(t, bins, []string{"--data", data}, pub, minReleases, maxReleases)
+}
+
+// checkFsckStores is checkFsck on the stores that storeArgs (--data, or
+// --catalog, --blobs and --log-key) name.
+func checkFsckStores(t *testing.T, bins testutil.Binaries, storeArgs []string, pub string, minReleases, maxReleases int) fsckReport {
+	t.Helper()
+	r := testutil.RunBinary(t, bins.Evidentd, nil, append(append([]string{"fsck"}, storeArgs...), "--trusted-key", pub)...)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "OK: no problems found") {
 		t.Fatalf("evidentd fsck: %v", r)
 	}

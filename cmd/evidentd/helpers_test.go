@@ -37,6 +37,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testutil.RemoveBinaries()
+	testutil.StopS3()
 	os.Exit(code)
 }
 
@@ -58,14 +59,22 @@ type sealed struct {
 // releases in the order of versions.
 func sealVersions(t *testing.T, versions ...string) (testutil.Key, []*sealed) {
 	t.Helper()
-	project := testutil.Project(t, testutil.Wearable)
 	key := testutil.NewKey(t, t.TempDir(), "release")
+	return key, sealWith(t, key, "", versions...)
+}
+
+// sealWith is sealVersions with a given key and a line of text, extra,
+// added to the firmware release notes of every version: releases sealed
+// with different extra text have different manifests.
+func sealWith(t *testing.T, key testutil.Key, extra string, versions ...string) []*sealed {
+	t.Helper()
+	project := testutil.Project(t, testutil.Wearable)
 	outDir := t.TempDir()
 	notes := filepath.Join(project, "docs", "fw-release-notes.md")
 	base := testutil.ReadFile(t, notes)
 	var rels []*sealed
 	for _, v := range versions {
-		testutil.WriteFile(t, notes, append(bytes.Clone(base), []byte("\nBuild of wearable-monitor "+v+".\n")...))
+		testutil.WriteFile(t, notes, append(bytes.Clone(base), []byte("\nBuild of wearable-monitor "+v+"."+extra+"\n")...))
 		cfg, err := evconfig.Load(evconfig.LoadOptions{
 			Path: filepath.Join(project, evconfig.DefaultFile),
 			Sets: []string{"product.version=" + v},
@@ -91,7 +100,7 @@ func sealVersions(t *testing.T, versions ...string) (testutil.Key, []*sealed) {
 		}
 		rels = append(rels, readSealed(t, out))
 	}
-	return key, rels
+	return rels
 }
 
 // readSealed reads the sealed release directory dir.

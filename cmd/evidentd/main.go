@@ -7,6 +7,8 @@
 //
 // With no configuration it keeps everything in ./evidentd-data (a blob
 // directory and an embedded SQLite catalog) and listens on 127.0.0.1:8080.
+// With --catalog postgres://... and --blobs s3://... several evidentd
+// processes (replicas) serve one archive.
 //
 // Exit codes: 0 success, 1 error, 2 usage, 3 fsck found problems.
 package main

@@ -30,6 +30,12 @@ func serveCommand(stdout, stderr io.Writer) *cobra.Command {
 on 127.0.0.1:8080. Pushed releases are accepted only when signed by a trusted key
 (--trusted-key, repeatable, or trusted-key: [...] in the config file).
 
+At scale, keep the catalog in PostgreSQL (--catalog postgres://...) and the blobs in
+an S3-compatible object store (--blobs s3://bucket/prefix?endpoint=...&region=...,
+credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the shared
+AWS files): any number of evidentd processes with the same catalog, blobs and
+--log-key file then serve one archive.
+
 Every flag can also be set in the config file (same name) or as EVIDENTD_<NAME>
 (e.g. EVIDENTD_ADDR, EVIDENTD_TRUSTED_KEY=a.pub,b.pub).`,
 		Args: noArgs,
@@ -199,7 +205,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		scheme = "https"
 	}
 	log.Info("evidentd listening", "addr", ln.Addr().String(), "max_connections", maxConns, "url", scheme+"://"+ln.Addr().String(),
-		"data", c.Data, "trusted_keys", len(trust.Keys), "trusted_identities", len(trust.Identities), "log_origin", st.signer.Name(), "version", version)
+		"data", c.Data, "catalog", st.catalogName, "blobs", st.blobsName, "trusted_keys", len(trust.Keys), "trusted_identities", len(trust.Identities), "log_origin", st.signer.Name(), "version", version)
 	fmt.Fprintf(stdout, "evidentd %s listening on %s://%s (data %s)\n", version, scheme, ln.Addr(), c.Data)
 
 	errc := make(chan error, 1)

@@ -275,6 +275,7 @@ func runVersitygw(bin, dir, port, access, secret string) error {
 		s3srv.out = &lockedBuffer{}
 	}
 	cmd.Stdout, cmd.Stderr = s3srv.out, s3srv.out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start versitygw: %w", err)
 	}
