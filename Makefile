@@ -13,7 +13,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 # Tools the tests need, installed once into a cache (scripts/tools.sh).
-TEST_TOOLS ?= cosign timestamp-server
+TEST_TOOLS ?= cosign timestamp-server versitygw
 
 .PHONY: all build demo test test-short lint bench bench-seal bench-archive clean
 
@@ -27,7 +27,7 @@ demo: build
 	./scripts/demo.sh
 
 test:
-	@eval "$$(./scripts/tools.sh $(TEST_TOOLS))" && $(GO) test -race -count=1 -timeout 30m ./...
+	@tools="$$(./scripts/tools.sh $(TEST_TOOLS))" && eval "$$tools" && $(GO) test -race -count=1 -timeout 30m ./...
 
 test-short:
 	$(GO) test -short ./...
