@@ -14,6 +14,7 @@
 // The catalog can then be served as it is:
 //
 //	evidentd serve --data DIR --catalog sqlite:///tmp/bench/catalog.db
+//	evidentd serve --data DIR --catalog postgres://user@host/db --blobs s3://...
 //
 // evidentd creates its log key in DIR on first start; the synthetic log
 // leaves need none (checkpoints are signed when they are asked for).
@@ -25,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +37,7 @@ import (
 
 	"github.com/evident-dev/evident/internal/catalog"
 	"github.com/evident-dev/evident/internal/catalog/catalogtest"
+	"github.com/evident-dev/evident/internal/catalog/postgres"
 	"github.com/evident-dev/evident/internal/catalog/sqlite"
 )
 
@@ -57,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadcatalog", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.catalog, "catalog", "", "catalog URL: sqlite:///path/catalog.db (the directory is created)")
+	fs.StringVar(&o.catalog, "catalog", "", "catalog URL: sqlite:///path/catalog.db (the directory is created) or postgres://user@host:5432/db")
 	fs.IntVar(&o.n, "n", 1_000_000, "number of synthetic releases the catalog should hold when done")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the synthetic releases (benchserver lookup needs the same)")
 	fs.IntVar(&o.step, "step", 10_000, "releases between progress lines")
@@ -65,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if o.catalog == "" || fs.NArg() > 0 || o.n < 0 || o.step < 1 {
-		fmt.Fprintln(stderr, "usage: loadcatalog -catalog sqlite:///path/catalog.db [-n 1000000] [-seed 1] [-step 10000]")
+		fmt.Fprintln(stderr, "usage: loadcatalog -catalog sqlite:///path/catalog.db|postgres://... [-n 1000000] [-seed 1] [-step 10000]")
 		return 2
 	}
 	if err := load(ctx, o, stdout); err != nil {
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func openCatalog(ctx context.Context, raw string) (catalog.Catalog, []string, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return nil, nil, fmt.Errorf("catalog %q: want sqlite:///path/catalog.db", raw)
+		return nil, nil, errors.New("catalog: want sqlite:///path/catalog.db or postgres://user@host/db")
 	}
 	switch scheme {
 	case "sqlite":
@@ -96,11 +99,14 @@ func openCatalog(ctx context.Context, raw string) (catalog.Catalog, []string, er
 			return nil, nil, fmt.Errorf("catalog %s: %w", rest, err)
 		}
 		return db, []string{rest, rest + "-wal", rest + "-shm"}, nil
-		// case "postgres": when internal/catalog/postgres exists, open it
-		// here exactly as cmd/evidentd's openCatalog does (postgres.Open(ctx,
-		// raw)); nothing else in this program depends on the store.
+	case "postgres", "postgresql":
+		db, err := postgres.Open(ctx, raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("catalog: %w", err) // pgx hides the password
+		}
+		return db, nil, nil
 	}
-	return nil, nil, fmt.Errorf("catalog %q: unsupported scheme %q (want sqlite://)", raw, scheme)
+	return nil, nil, fmt.Errorf("catalog: unsupported scheme %q (want sqlite:// or postgres://)", scheme)
 }
 
 func load(ctx context.Context, o options, stdout io.Writer) (err error) {
@@ -122,7 +128,7 @@ func load(ctx context.Context, o options, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d of %d synthetic releases of seed %d present (log size %d)\n", o.catalog, have, o.n, o.seed, logSize)
+	fmt.Fprintf(stdout, "%s: %d of %d synthetic releases of seed %d present (log size %d)\n", redact(o.catalog), have, o.n, o.seed, logSize)
 	if have >= o.n {
 		fmt.Fprintf(stdout, "nothing to do; %s\n", sizeOf(files))
 		return nil
@@ -179,6 +185,15 @@ func loaded(ctx context.Context, cat catalog.Reader, n int, seed int64) (int, er
 // It is not exported there; if it ever changes, loaded finds 0 releases and
 // the load fails at once with "already exists" rather than loading twice.
 func syntheticVersion(seed int64, i int) string { return fmt.Sprintf("%d.%d", seed, i) }
+
+// redact returns the catalog URL raw with its password, if any, hidden.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the catalog"
+	}
+	return u.Redacted()
+}
 
 // sizeOf describes the total size of the files that exist among files.
 func sizeOf(files []string) string {

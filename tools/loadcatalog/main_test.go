@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/evident-dev/evident/internal/catalog/catalogtest"
+	"github.com/evident-dev/evident/internal/catalog/postgres"
 	"github.com/evident-dev/evident/internal/catalog/sqlite"
+	"github.com/evident-dev/evident/internal/testutil"
 )
 
 func TestRunUsage(t *testing.T) {
@@ -21,8 +24,8 @@ func TestRunUsage(t *testing.T) {
 		{"a stray argument", []string{"-catalog", "sqlite:///tmp/x.db", "more"}, 2, "usage:"},
 		{"an unknown flag", []string{"-catalgo", "sqlite:///tmp/x.db"}, 2, "flag provided but not defined: -catalgo"},
 		{"a negative count", []string{"-catalog", "sqlite:///tmp/x.db", "-n", "-1"}, 2, "usage:"},
-		{"no scheme", []string{"-catalog", "/tmp/x.db"}, 1, `loadcatalog: catalog "/tmp/x.db": want sqlite:///path/catalog.db`},
-		{"a scheme it cannot open", []string{"-catalog", "postgres://db/evident"}, 1, `unsupported scheme "postgres" (want sqlite://)`},
+		{"no scheme", []string{"-catalog", "/tmp/x.db"}, 1, `loadcatalog: catalog: want sqlite:///path/catalog.db or postgres://`},
+		{"a scheme it cannot open", []string{"-catalog", "mysql://db/evident"}, 1, `unsupported scheme "mysql" (want sqlite:// or postgres://)`},
 		{"no path", []string{"-catalog", "sqlite://"}, 1, `catalog "sqlite://": the path is empty`},
 	}
 	for _, tt := range tests {
@@ -126,5 +129,39 @@ func TestLoadedCountsThisSeed(t *testing.T) {
 				t.Errorf("loaded(n=%d, seed %d) = %d, want %d", tt.n, tt.seed, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadPostgres loads a PostgreSQL catalog in two runs, as
+// TestLoadResumes does a SQLite one, and never prints its password.
+func TestLoadPostgres(t *testing.T) {
+	base := testutil.Postgres(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "s3cret-unused") // trust authentication ignores it
+	for _, r := range []struct{ n, want string }{
+		{"300", "done: 300 releases loaded"},
+		{"500", "300 of 500 synthetic releases of seed 2 present (log size 300)"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), []string{"-catalog", u.String(), "-n", r.n, "-seed", "2", "-step", "200"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("-n %s: exit code %d: %s", r.n, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), r.want) {
+			t.Errorf("-n %s: output does not contain %q:\n%s", r.n, r.want, stdout.String())
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "s3cret") {
+			t.Errorf("-n %s: the output shows the password:\n%s", r.n, stdout.String())
+		}
+	}
+	db, err := postgres.Open(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if size, err := db.LogSize(t.Context()); err != nil || size != 500 {
+		t.Errorf("log size %d, %v; want 500", size, err)
 	}
 }
