@@ -13,7 +13,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 # Tools the tests need, installed once into a cache (scripts/tools.sh).
-TEST_TOOLS ?= cosign timestamp-server versitygw
+TEST_TOOLS ?= cosign timestamp-server versitygw act actionlint gitlab-ci-local
 
 .PHONY: all build demo test test-short lint bench bench-seal bench-archive clean
 
@@ -35,6 +35,10 @@ test-short:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# actionlint on the workflows and the GitHub Action, the syntax of the
+	@# action's and the GitLab template's shell, the README's CI examples.
+	@tools="$$(./scripts/tools.sh actionlint)" && eval "$$tools" && \
+		$(GO) test -count=1 -run '^(TestActionlint|TestShellScripts|TestREADMEExamples)$$' ./internal/interop
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m ./...

@@ -75,11 +75,11 @@ type TransientError struct {
 }
 
 func (e *TransientError) Error() string {
-	what := e.Message
-	if e.Status != 0 {
-		what = fmt.Sprintf("HTTP %d %s", e.Status, e.Message)
-	}
+	what := fmt.Sprintf("HTTP %d %s", e.Status, e.Message)
 	switch {
+	case e.Status == 0:
+		return fmt.Sprintf("GitHub API unreachable: %s %s failed %d times, last with: %s; check GITHUB_API_URL and the network, or re-run the job later",
+			e.Method, e.URL, e.Attempts, e.Message)
 	case e.RateLimited && !e.Reset.IsZero():
 		return fmt.Sprintf("GitHub API rate limit exhausted for this token until %s (%s): retry after that, or use a token with a higher limit",
 			e.Reset.UTC().Format(time.RFC3339), what)
