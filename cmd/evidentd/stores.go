@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -82,12 +83,35 @@ func openStores(ctx context.Context, c *config, maxBlob int64) (*stores, error) 
 	}
 	s.closers = append(s.closers, s.catalog.Close)
 
+	if err := checkKeyFor(ctx, keyFile, s.catalog); err != nil {
+		return nil, err
+	}
 	s.signer, s.vkey, err = loadLogKey(keyFile, c.LogOrigin)
 	if err != nil {
 		return nil, err
 	}
 	ok = true
 	return s, nil
+}
+
+// checkKeyFor refuses to let loadLogKey create a new log key for a log that
+// already has entries: their checkpoints were signed with another key, and
+// checkpoints under a new one would not verify for anyone who holds the
+// old. This is how a replica started without the shared --log-key file, or
+// a data directory that lost its key, is stopped.
+func checkKeyFor(ctx context.Context, keyFile string, cat catalog.Reader) error {
+	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil // loadLogKey reads it, or reports why it cannot
+	}
+	n, err := cat.LogSize(ctx)
+	if err != nil {
+		return fmt.Errorf("log key: read the log's size: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("log key %s does not exist, but the log is not empty (size %d) and its checkpoints were signed with a key: "+
+			"give every evidentd on this catalog the same --log-key file (a new key would sign checkpoints nobody can verify)", keyFile, n)
+	}
+	return nil
 }
 
 // blobOptions are the settings of a blob store that do not fit in its URL.

@@ -221,3 +221,25 @@ func TestServePostgresS3(t *testing.T) {
 	}
 	checkFsckStores(t, bins, st.args(), key.PublicFile, 1, 1)
 }
+
+// TestNewLogKeyRefused: a command given a log key file that does not exist
+// for a log that already has entries (a replica started without the shared
+// --log-key, a data directory that lost its key) refuses to create a new
+// key, whose checkpoints nobody could verify.
+func TestNewLogKeyRefused(t *testing.T) {
+	clearEnv(t)
+	data, _, _ := archiveWithRelease(t)
+	missing := filepath.Join(t.TempDir(), "log.key")
+	r := evidentd(t, "token", "list", "--data", data, "--log-key", missing)
+	wantCode(t, r, exitError)
+	for _, w := range []string{"log key " + missing + " does not exist", "the log is not empty (size 1)", "same --log-key file"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, r.stderr)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a new log key was written (%v)", err)
+	}
+	// With the archive's own key all is well.
+	wantCode(t, evidentd(t, "token", "list", "--data", data), exitOK)
+}
