@@ -377,3 +377,20 @@ func TestCreateCheckRun(t *testing.T) {
 		wantErr(t, err, evidence.KindInvalid, "not a 40-character hex SHA")
 	})
 }
+
+// A GitHub that cannot be reached is retried, then reported as such.
+func TestUnreachable(t *testing.T) {
+	sl := &sleeps{}
+	p, err := ghpublish.New(ghpublish.Config{
+		APIURL: "http://127.0.0.1:1/api/v3", Repository: "acme-medical/wearable-monitor", Token: token,
+		Retry: ghpublish.Retry{Sleep: sl.sleep, Attempts: 3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.CreateCheckRun(context.Background(), ghpublish.CheckRun{HeadSHA: sha, Success: true, Title: "t", Summary: "s"})
+	wantErr(t, err, "", "GitHub API unreachable: POST http://127.0.0.1:1/api/v3/repos/acme-medical/wearable-monitor/check-runs failed 3 times", "check GITHUB_API_URL")
+	if n := len(sl.waits()); n != 2 {
+		t.Errorf("waited %d times, want 2", n)
+	}
+}

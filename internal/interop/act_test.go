@@ -10,6 +10,7 @@ import (
 
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/ghpublish/ghtest"
+	"github.com/evident-dev/evident/internal/sign/signtest"
 	"github.com/evident-dev/evident/internal/testutil"
 )
 
@@ -211,6 +212,45 @@ func TestGitHubAction(t *testing.T) {
 	if strings.Contains(r.log, keyPassword) || strings.Contains(r.log, f.ciToken) || strings.Contains(r.log, "PRIVATE KEY") {
 		t.Error("the log shows a secret")
 	}
+}
+
+// TestGitHubActionKeyless runs the release workflow signing keyless, with
+// a private Sigstore instance (Fulcio, a timestamp authority, and GitHub
+// Actions' token endpoint, which gives a job with `id-token: write` its
+// OIDC token through ACTIONS_ID_TOKEN_REQUEST_URL): the action gets the
+// token, Fulcio certifies the workflow's identity, the archive accepts the
+// release for that identity, and the audit pack verifies by identity.
+func TestGitHubActionKeyless(t *testing.T) {
+	inst := testutil.NewSigstore(t, 0)
+	trustedRoot := testutil.WriteTrustedRoot(t, filepath.Join(t.TempDir(), "trusted_root.json"), inst.TrustedRoot)
+	identity := []string{"--certificate-oidc-issuer", signtest.GitHubIssuer, "--certificate-identity-regexp", testutil.WorkflowPattern, "--trusted-root", trustedRoot}
+	f := newFixture(t, "--trusted-identity", signtest.GitHubIssuer+"|"+testutil.WorkflowPattern, "--trusted-root", trustedRoot)
+	testutil.WriteFile(t, filepath.Join(f.project, ".github", "workflows", "release.yml"),
+		testutil.ReadFile(t, filepath.Join("testdata", "workflows", "release-keyless.yml")))
+	testutil.Git(t, f.project, "commit", "-qam", "sign keyless")
+	testutil.Git(t, f.project, "tag", "-f", "v2.4.0")
+	s := newAct(t, f, ".github/workflows/release.yml", nil)
+	s.args = append(s.args, "--var", "EVIDENT_TSA="+inst.TSA.URL(),
+		"--var", "EVIDENT_SEAL_ARGS=--fulcio-url "+inst.Fulcio.URL()+" --trusted-root "+trustedRoot)
+	// What a job with `permissions: id-token: write` finds in its
+	// environment (act does not emulate the token service).
+	for k, v := range inst.GitHubEnv() {
+		s.env = append(s.env, k+"="+v)
+	}
+	r := s.run(t)
+	if r.jobResult != "success" {
+		t.Fatalf("the keyless release workflow failed (errors %q):\n%s", r.errors, r.log)
+	}
+	if r.outputs["release_status"] != "archived" {
+		t.Errorf("outputs %v", r.outputs)
+	}
+	if n := inst.Fulcio.Requests(); n != 1 {
+		t.Errorf("Fulcio got %d requests, want 1", n)
+	}
+	if len(r.summaries) != 1 || !strings.Contains(r.summaries[0], "| Signed by | `"+signtest.GitHubIssuer+"\\|"+testutil.WorkflowSubject+"` |") {
+		t.Errorf("the job summary does not name the workflow as the signer:\n%q", r.summaries)
+	}
+	f.checkArchived(t, r.outputs["manifest_digest"], identity...)
 }
 
 // A job without `permissions: id-token: write` cannot sign keyless; the

@@ -18,6 +18,7 @@ var (
 	workflows = []string{
 		"testdata/wearable/.github/workflows/release.yml",
 		"internal/interop/testdata/workflows/keyless-no-permission.yml",
+		"internal/interop/testdata/workflows/release-keyless.yml",
 	}
 	action     = "actions/seal/action.yml"
 	actionUses = "evident-dev/evident/actions/seal@v1"

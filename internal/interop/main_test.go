@@ -64,7 +64,9 @@ type fixture struct {
 // keyPassword is the signing key's passphrase: a CI secret.
 const keyPassword = "interop-key-passphrase"
 
-func newFixture(t *testing.T) *fixture {
+// newFixture makes a fixture whose archive trusts the key, and whatever
+// more serverArgs say (--trusted-identity ...).
+func newFixture(t *testing.T, serverArgs ...string) *fixture {
 	t.Helper()
 	f := &fixture{bins: testutil.BuildBinaries(t)}
 	f.binDir = filepath.Dir(f.bins.Evident)
@@ -77,15 +79,16 @@ func newFixture(t *testing.T) *fixture {
 	data := filepath.Join(dir, "archive")
 	f.ciToken = testutil.CreateToken(t, f.bins.Evidentd, data, "ci", "pipeline")
 	f.auditor = testutil.CreateToken(t, f.bins.Evidentd, data, "auditor", "auditor")
-	f.server = testutil.StartServer(t, f.bins.Evidentd, testutil.ServerOptions{Data: data, TrustedKeys: []string{f.pubFile}})
+	f.server = testutil.StartServer(t, f.bins.Evidentd, testutil.ServerOptions{Data: data, TrustedKeys: []string{f.pubFile}, Args: serverArgs})
 	f.project = testutil.GitProject(t, filepath.Join(root, "testdata", "wearable"))
 	return f
 }
 
 // checkArchived checks that the archive holds the example release with
 // manifest digest md, and that its audit pack verifies offline with
-// nothing but the release key and the archive's log key.
-func (f *fixture) checkArchived(t *testing.T, md string) {
+// nothing but the release key (or the trusted signer verifyArgs name) and
+// the archive's log key.
+func (f *fixture) checkArchived(t *testing.T, md string, verifyArgs ...string) {
 	t.Helper()
 	data := f.server.Data()
 	env := []string{"EVIDENT_SERVER=" + f.server.URL(), "EVIDENT_TOKEN=" + f.auditor}
@@ -107,7 +110,10 @@ func (f *fixture) checkArchived(t *testing.T, md string) {
 	if r := testutil.RunBinary(t, f.bins.Evident, env, "export", release, "-o", pack); r.Code != 0 {
 		t.Fatalf("evident export: %v", r)
 	}
-	r = testutil.RunBinary(t, f.bins.Evident, nil, "verify", pack, "--key", f.pubFile, "--log-key", filepath.Join(data, "log.key.pub"))
+	if len(verifyArgs) == 0 {
+		verifyArgs = []string{"--key", f.pubFile}
+	}
+	r = testutil.RunBinary(t, f.bins.Evident, nil, append([]string{"verify", pack, "--log-key", filepath.Join(data, "log.key.pub")}, verifyArgs...)...)
 	if r.Code != 0 {
 		t.Fatalf("evident verify of the archived release's audit pack: %v", r)
 	}
