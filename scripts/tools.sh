@@ -42,13 +42,12 @@ for t in "${tools[@]}"; do
     if [ ! -x "$bin" ]; then
       command -v npm > /dev/null || { echo "$t needs npm (Node.js) to install" >&2; exit 1; }
       echo "installing $pkg into $dir (first run only)" >&2
-      # Installed into its own prefix, then linked into place in one
-      # rename, so an interrupted install is never taken for a finished one.
+      # Installed into its own prefix, then linked into place, so an
+      # interrupted install is never taken for a finished one.
       prefix="$dir/npm/$t-$ver"
       rm -rf "$prefix"
       npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "$pkg" >&2
-      ln -sfn "$prefix/node_modules/.bin/$t" "$bin.tmp"
-      mv -T "$bin.tmp" "$bin"
+      ln -sfn "$prefix/node_modules/.bin/$t" "$bin"
     fi
     echo "export ${envvar[$t]}=$bin"
     continue

@@ -113,7 +113,8 @@ func newAct(t *testing.T, f *fixture, workflow string, gh *ghtest.Server) *actSe
 		// GitHub's REST API is the fake, as for GitHub Enterprise Server.
 		s.args = append(s.args, "--env", "GITHUB_API_URL="+gh.APIURL())
 	}
-	s.env = baseEnv(f.binDir, "EVIDENT_SIGNING_KEY="+string(key), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
+	// A HOME of its own: act reads flags from ~/.actrc, and caches there.
+	s.env = baseEnv(f.binDir, "EVIDENT_SIGNING_KEY="+string(key), "HOME="+filepath.Join(tmp, "home"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
 	return s
 }
 

@@ -155,11 +155,17 @@ func baseEnv(binDir string, extra ...string) []string {
 		switch {
 		case strings.HasPrefix(k, "EVIDENT_"), strings.HasPrefix(k, "GITHUB_"), strings.HasPrefix(k, "ACTIONS_"),
 			strings.HasPrefix(k, "RUNNER_"), strings.HasPrefix(k, "CI_"), strings.HasPrefix(k, "GITLAB_"),
-			k == "CI", k == "ACT", k == "PATH", k == "SIGSTORE_ID_TOKEN":
+			k == "CI", k == "ACT", k == "PATH", k == "HOME", k == "SIGSTORE_ID_TOKEN":
 			continue
 		}
 		env = append(env, kv)
 	}
 	env = append(env, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return append(env, extra...)
+	env = append(env, extra...)
+	for _, kv := range extra {
+		if strings.HasPrefix(kv, "HOME=") {
+			return env
+		}
+	}
+	return append(env, "HOME="+os.Getenv("HOME"))
 }
