@@ -22,14 +22,16 @@ func (a *app) render(asJSON bool, v any, text func()) {
 }
 
 // renderRelease prints a release summary for people: one line per
-// component, then the policy result with every rule that did not pass.
+// component, then the policy result with every rule that did not pass (the
+// unreviewed commits are named under changes.reviewed).
 func renderRelease(w io.Writer, m *evidence.Manifest, manifestDigest, status string) {
 	fmt.Fprintf(w, "%s %s — %s (safety class %s)\n", m.Product.Name, m.Product.Version, status, m.SafetyClass)
 	fmt.Fprintf(w, "manifest %s\n\n", manifestDigest)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tVERSION\tCLASS\tARTIFACTS\tTESTS pass/fail/err/skip\tSOUP\tANOMALIES open (evaluated)")
+	fmt.Fprintln(tw, "COMPONENT\tVERSION\tCLASS\tARTIFACTS\tTESTS pass/fail/err/skip\tSOUP\tANOMALIES open (evaluated)\tCHANGES commits/reviewed/unreviewed")
 	for _, c := range m.Components {
 		var t evidence.TestSummary
+		var ch *evidence.ChangeSummary
 		soup := 0
 		for _, r := range c.Evidence {
 			switch {
@@ -37,7 +39,18 @@ func renderRelease(w io.Writer, m *evidence.Manifest, manifestDigest, status str
 				t.Add(*r.Tests)
 			case r.SBOM != nil:
 				soup += r.SBOM.Components
+			case r.Changes != nil:
+				if ch == nil {
+					ch = &evidence.ChangeSummary{}
+				}
+				ch.Commits += r.Changes.Commits
+				ch.Reviewed += r.Changes.Reviewed
+				ch.Unreviewed += r.Changes.Unreviewed
 			}
+		}
+		changes := "-"
+		if ch != nil {
+			changes = fmt.Sprintf("%d/%d/%d", ch.Commits, ch.Reviewed, ch.Unreviewed)
 		}
 		a := evidence.SummarizeAnomalies(c.Anomalies)
 		openEval := 0
@@ -46,8 +59,8 @@ func renderRelease(w io.Writer, m *evidence.Manifest, manifestDigest, status str
 				openEval++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d/%d/%d\t%d\t%d (%d)\n", c.Name, c.Version, c.SafetyClass,
-			len(c.Artifacts), t.Passed, t.Failed, t.Errors, t.Skipped, soup, a.Open, openEval)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d/%d/%d\t%d\t%d (%d)\t%s\n", c.Name, c.Version, c.SafetyClass,
+			len(c.Artifacts), t.Passed, t.Failed, t.Errors, t.Skipped, soup, a.Open, openEval, changes)
 	}
 	tw.Flush()
 	renderPolicy(w, m.Policy)

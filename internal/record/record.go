@@ -1,8 +1,9 @@
 // Package record renders the human-readable release record (RECORD.html in
 // every audit pack, and the release page of the archive's web view): the
-// components and versions, how each was built, what was tested, the SOUP it
-// contains, the residual anomalies with their evaluations, the policy result
-// and every signature with the signer's name, time and meaning (21 CFR 11.50).
+// components and versions, how each was built, which changes went into it
+// and whether they were reviewed, what was tested, the SOUP it contains, the
+// residual anomalies with their evaluations, the policy result and every
+// signature with the signer's name, time and meaning (21 CFR 11.50).
 //
 // The page is self-contained (no scripts, no external resources) and prints
 // cleanly. Everything shown comes from signed records; the page itself is
@@ -77,6 +78,18 @@ var funcs = template.FuncMap{
 			return s[:16] + "…"
 		}
 		return s
+	},
+	// commit abbreviates a commit id as the policy's messages do.
+	"commit": func(sha string) string {
+		if len(sha) > 7 {
+			return sha[:7]
+		}
+		return sha
+	},
+	// unlisted counts the unreviewed commits a change summary counts but
+	// does not name (it names at most evidence.MaxListedUnreviewed).
+	"unlisted": func(s *evidence.ChangeSummary) int {
+		return max(s.Unreviewed-len(s.UnreviewedChanges), 0)
 	},
 	"join":  strings.Join,
 	"upper": strings.ToUpper,

@@ -2,8 +2,9 @@
 // to a job: GitHub Actions' job summary ($GITHUB_STEP_SUMMARY), the summary
 // of a GitHub check run, a merge request comment. Per component it gives the
 // version, safety class, tests passed and failed, SOUP count and gaps,
-// anomalies and the policy's verdict; then every failing and warning rule
-// with what is missing; and the overall status.
+// anomalies, the changes and how many were reviewed, and the policy's
+// verdict; then every failing and warning rule with what is missing (the
+// unreviewed commits, for instance); and the overall status.
 //
 // It reads only the manifest (and what the caller says about signing and
 // archiving): nothing here verifies anything. The summary tells people what
@@ -145,13 +146,13 @@ func Markdown(w io.Writer, r Release, opts Options) error {
 		}
 	}
 	fmt.Fprintf(&top, "\n%s Components\n\n", sub)
-	fmt.Fprintf(&top, "| Component | Version | Class | Tests passed | Tests failed | SOUP | SOUP gaps | Anomalies | Policy |\n")
-	fmt.Fprintf(&top, "|---|---|:-:|--:|--:|--:|---|---|---|\n")
+	fmt.Fprintf(&top, "| Component | Version | Class | Tests passed | Tests failed | SOUP | SOUP gaps | Anomalies | Changes | Policy |\n")
+	fmt.Fprintf(&top, "|---|---|:-:|--:|--:|--:|---|---|---|---|\n")
 	for _, c := range m.Components {
 		t, soup, gaps := componentEvidence(c)
-		fmt.Fprintf(&top, "| %s | %s | %s | %d | %d | %d | %s | %s | %s |\n",
+		fmt.Fprintf(&top, "| %s | %s | %s | %d | %d | %d | %s | %s | %s | %s |\n",
 			cell(c.Name), cell(c.Version), c.SafetyClass, t.Passed, t.Failed+t.Errors, soup,
-			cell(gaps), cell(anomalyCell(c.Anomalies)), cell(componentPolicy(m.Policy, c.Name)))
+			cell(gaps), cell(anomalyCell(c.Anomalies)), cell(changesCell(c)), cell(componentPolicy(m.Policy, c.Name)))
 	}
 
 	findings := findingsSection(m.Policy, sub)
@@ -262,6 +263,27 @@ func anomalyCell(es []evidence.AnomalyEntry) string {
 		s += fmt.Sprintf(", %d risk not acceptable", unacceptable)
 	}
 	return s
+}
+
+// changesCell adds up a component's change reviews: the commits, how many
+// someone other than their author reviewed and how many no one did. The
+// unreviewed commits themselves are named by the changes.reviewed rule.
+func changesCell(c evidence.Component) string {
+	var s evidence.ChangeSummary
+	found := false
+	for _, r := range c.Evidence {
+		if r.Changes == nil {
+			continue
+		}
+		found = true
+		s.Commits += r.Changes.Commits
+		s.Reviewed += r.Changes.Reviewed
+		s.Unreviewed += r.Changes.Unreviewed
+	}
+	if !found {
+		return "not recorded"
+	}
+	return fmt.Sprintf("%d commit%s, %d reviewed, %d unreviewed", s.Commits, plural(s.Commits), s.Reviewed, s.Unreviewed)
 }
 
 // componentPolicy is the policy's verdict on one component.

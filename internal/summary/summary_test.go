@@ -38,6 +38,9 @@ func wearable(t *testing.T) summary.Release {
 					{Type: evidence.TypeTestReport, Digest: d("unit"), Level: evidence.LevelUnit, Tests: &evidence.TestSummary{Tests: 30, Passed: 29, Failed: 1}},
 					{Type: evidence.TypeTestReport, Digest: d("hil"), Level: evidence.LevelIntegration, Tests: &evidence.TestSummary{Tests: 9, Passed: 9, Skipped: 0}},
 					{Type: evidence.TypeSBOM, Digest: d("sbom"), SBOM: &evidence.SBOMSummary{Components: 8, Gaps: []evidence.SOUPGap{{Field: evidence.SOUPFieldEndOfSupport, Count: 4}}}},
+					{Type: evidence.TypeChangeReview, Digest: d("changes"), Changes: &evidence.ChangeSummary{
+						Source: "github", Repository: "acme/wm-firmware", Base: "v3.1.1", Head: "v3.1.2", Commits: 12, Reviewed: 12,
+					}},
 				},
 				Anomalies: []evidence.AnomalyEntry{
 					{ID: "FW-0042", Status: "open", RiskAcceptable: &yes, Rationale: "r", EvaluatedBy: "QA", EvaluatedAt: "2026-11-01"},
@@ -59,6 +62,8 @@ func wearable(t *testing.T) summary.Release {
 			Name: "evident-iec62304-default/v1", Digest: d("policy"), Outcome: evidence.OutcomePass,
 			Rules: []evidence.RuleResult{
 				{Rule: "tests.unit", Clause: "5.5.5", Component: "wm-firmware", Outcome: evidence.OutcomePass, Message: "unit test evidence"},
+				{Rule: "changes.reviewed", Clause: "8.2", Component: "wm-firmware", Outcome: evidence.OutcomePass,
+					Message: "all 12 change(s) in acme/wm-firmware v3.1.1..v3.1.2 reviewed by someone other than their author"},
 				{Rule: "soup.support", Clause: "8.1.2", Component: "wm-firmware", Outcome: evidence.OutcomeWarn,
 					Message: "4 gap(s) in end-of-support date", Missing: []string{"zlib@1.3.1: no endOfSupport", "littlefs@2.9.3: no endOfSupport"}},
 				{Rule: "soup.manufacturer", Clause: "8.1.2", Component: "wm-app", Outcome: evidence.OutcomeWarn,
@@ -162,6 +167,37 @@ func TestMarkdownEscapes(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// A component with unreviewed changes: its row counts them and the failing
+// changes.reviewed rule names them, the authors' names escaped.
+func TestMarkdownChanges(t *testing.T) {
+	r := wearable(t)
+	m := r.Manifest
+	c := m.Components[0].Evidence[3].Changes
+	c.Reviewed, c.Unreviewed = 11, 1
+	c.UnreviewedChanges = []evidence.UnreviewedChange{{SHA: "8f14e45fceea167a5a36dedd4bea2543b1c4b2f0", Author: "<img src=x>|x", Reason: "no approving review"}}
+	m.Policy.Outcome = evidence.OutcomeFail
+	m.Policy.Rules[1] = evidence.RuleResult{
+		Rule: "changes.reviewed", Clause: "8.2", Component: "wm-firmware", Outcome: evidence.OutcomeFail,
+		Message: "1 of 12 change(s) in acme/wm-firmware v3.1.1..v3.1.2 not reviewed by someone other than their author",
+		Missing: []string{"8f14e45 (<img src=x>|x): no approving review"},
+	}
+	got := render(t, summary.Release{Manifest: m}, summary.Options{})
+	for _, want := range []string{
+		"| Anomalies | Changes | Policy |",
+		"| 1 open, all evaluated | 12 commits, 11 reviewed, 1 unreviewed | ❌ 1 failed |",
+		"| 1 open, 1 not evaluated | not recorded | ✅ pass, 1 warning |",
+		"- ❌ **wm-firmware** `changes.reviewed` (IEC 62304 8.2): 1 of 12 change(s) in acme/wm-firmware v3.1.1..v3.1.2 not reviewed by someone other than their author\n" +
+			"  - 8f14e45 (&lt;img src=x&gt;\\|x): no approving review\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "<img") {
+		t.Errorf("summary carries an author's markup:\n%s", got)
 	}
 }
 

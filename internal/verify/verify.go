@@ -222,7 +222,7 @@ func Release(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 		} else if n, probs := opts.Derive(ctx, fsys, m); len(probs) > 0 {
 			r.fail("summaries", "%s", strings.Join(probs, "; "))
 		} else {
-			r.pass("summaries", "re-derived %d summaries (tests, SBOMs, SOUP lists, anomalies) from the evidence: all match", n)
+			r.pass("summaries", "re-derived %d summaries (tests, SBOMs, SOUP lists, anomalies, change reviews) from the evidence: all match", n)
 		}
 	}
 

@@ -88,6 +88,11 @@ func TestReleaseVerifies(t *testing.T) {
 			if diff := cmp.Diff(allChecks, names(rep.Checks)); diff != "" {
 				t.Errorf("checks (-want +got):\n%s", diff)
 			}
+			for _, c := range rep.Checks {
+				if c.Name == "summaries" && !strings.Contains(c.Detail, "anomalies, change reviews)") {
+					t.Errorf("the summaries check does not name every kind it re-derives: %q", c.Detail)
+				}
+			}
 			mb := testutil.ReadFile(t, filepath.Join(dir, "manifest.json"))
 			want := verify.Report{
 				OK: true, Release: "wearable-monitor@2.4.0", ManifestDigest: digest.FromBytes(mb).String(),
