@@ -83,8 +83,10 @@ func openStores(ctx context.Context, c *config, maxBlob int64) (*stores, error) 
 	}
 	s.closers = append(s.closers, s.catalog.Close)
 
-	if err := checkKeyFor(ctx, keyFile, s.catalog); err != nil {
-		return nil, err
+	if isShared(catURL) {
+		if err := checkKeyFor(ctx, keyFile, s.catalog); err != nil {
+			return nil, err
+		}
 	}
 	s.signer, s.vkey, err = loadLogKey(keyFile, c.LogOrigin)
 	if err != nil {
@@ -94,11 +96,20 @@ func openStores(ctx context.Context, c *config, maxBlob int64) (*stores, error) 
 	return s, nil
 }
 
-// checkKeyFor refuses to let loadLogKey create a new log key for a log that
-// already has entries: their checkpoints were signed with another key, and
-// checkpoints under a new one would not verify for anyone who holds the
-// old. This is how a replica started without the shared --log-key file, or
-// a data directory that lost its key, is stopped.
+// isShared reports whether the catalog at raw can be served by several
+// evidentd processes (replicas), each with its own --log-key setting.
+func isShared(raw string) bool {
+	scheme, _, _ := strings.Cut(raw, "://")
+	return scheme == "postgres" || scheme == "postgresql"
+}
+
+// checkKeyFor refuses to let loadLogKey create a new log key for a shared
+// catalog whose log already has entries: their checkpoints were signed with
+// another key, and checkpoints under a new one would not verify for anyone
+// who holds the old. This stops a replica started without the shared
+// --log-key file. (A SQLite catalog keeps its default key beside it in the
+// data directory; tools/loadcatalog relies on evidentd creating the key of a
+// catalog it filled.)
 func checkKeyFor(ctx context.Context, keyFile string, cat catalog.Reader) error {
 	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
 		return nil // loadLogKey reads it, or reports why it cannot

@@ -17,7 +17,12 @@
 //	evidentd serve --data DIR --catalog postgres://user@host/db --blobs s3://...
 //
 // evidentd creates its log key in DIR on first start; the synthetic log
-// leaves need none (checkpoints are signed when they are asked for).
+// leaves need none (checkpoints are signed when they are asked for). A
+// PostgreSQL catalog is shared by replicas, and evidentd refuses to create a
+// log key for one whose log already has entries: create DIR/log.key before
+// loading, while the catalog is still empty, e.g. with
+//
+//	evidentd token list --data DIR --catalog postgres://user@host/db
 package main
 
 import (
