@@ -21,6 +21,7 @@ import (
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/evidence"
 	"github.com/evident-dev/evident/internal/runner"
+	"github.com/evident-dev/evident/internal/tlog"
 	"github.com/evident-dev/evident/internal/verify"
 )
 
@@ -307,6 +308,10 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The loaded log needs its key, as loadcatalog creates it.
+	if _, _, err := tlog.CreateKeyFile(filepath.Join(data, "log.key"), "evident-archive"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -16,8 +16,11 @@
 //	evidentd serve --data DIR --catalog sqlite:///tmp/bench/catalog.db
 //	evidentd serve --data DIR --catalog postgres://user@host/db --blobs s3://...
 //
-// evidentd creates its log key in DIR on first start; the synthetic log
-// leaves need none (checkpoints are signed when they are asked for). A
+// The synthetic releases are appended to the catalog's Merkle log, so the
+// log needs the key its checkpoints will be signed with: loadcatalog creates
+// it (-log-key, default log.key beside a SQLite catalog, where evidentd
+// --data looks for it) when it is missing. evidentd refuses to start on a
+// non-empty log without its key. A
 // PostgreSQL catalog is shared by replicas, and evidentd refuses to create a
 // log key for one whose log already has entries: create DIR/log.key before
 // loading, while the catalog is still empty, e.g. with
@@ -44,6 +47,7 @@ import (
 	"github.com/evident-dev/evident/internal/catalog/catalogtest"
 	"github.com/evident-dev/evident/internal/catalog/postgres"
 	"github.com/evident-dev/evident/internal/catalog/sqlite"
+	"github.com/evident-dev/evident/internal/tlog"
 )
 
 func main() {
@@ -56,6 +60,8 @@ func main() {
 // options are the command's flags.
 type options struct {
 	catalog string
+	logKey  string
+	origin  string
 	n       int
 	seed    int64
 	step    int
@@ -66,14 +72,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.catalog, "catalog", "", "catalog URL: sqlite:///path/catalog.db (the directory is created) or postgres://user@host:5432/db")
+	fs.StringVar(&o.logKey, "log-key", "", "the log key file, created if missing (default: log.key beside a sqlite catalog; required for postgres)")
+	fs.StringVar(&o.origin, "log-origin", "evident-archive", "the log origin of a created key (evidentd --log-origin)")
 	fs.IntVar(&o.n, "n", 1_000_000, "number of synthetic releases the catalog should hold when done")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the synthetic releases (benchserver lookup needs the same)")
 	fs.IntVar(&o.step, "step", 10_000, "releases between progress lines")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if o.logKey == "" {
+		if path, ok := strings.CutPrefix(o.catalog, "sqlite://"); ok && path != "" {
+			o.logKey = filepath.Join(filepath.Dir(path), "log.key")
+		}
+	}
 	if o.catalog == "" || fs.NArg() > 0 || o.n < 0 || o.step < 1 {
-		fmt.Fprintln(stderr, "usage: loadcatalog -catalog sqlite:///path/catalog.db|postgres://... [-n 1000000] [-seed 1] [-step 10000]")
+		fmt.Fprintln(stderr, "usage: loadcatalog -catalog sqlite:///path/catalog.db|postgres://... [-log-key FILE] [-n 1000000] [-seed 1] [-step 10000]")
 		return 2
 	}
 	if err := load(ctx, o, stdout); err != nil {
@@ -124,6 +137,16 @@ func load(ctx context.Context, o options, stdout io.Writer) (err error) {
 			err = fmt.Errorf("close catalog: %w", cerr)
 		}
 	}()
+
+	if o.logKey == "" {
+		return errors.New("-log-key is required for a catalog that is not a sqlite file")
+	}
+	switch _, _, err := tlog.CreateKeyFile(o.logKey, o.origin); {
+	case err == nil:
+		fmt.Fprintf(stdout, "created the log key %s\n", o.logKey)
+	case !errors.Is(err, os.ErrExist):
+		return err
+	}
 
 	have, err := loaded(ctx, cat, o.n, o.seed)
 	if err != nil {
