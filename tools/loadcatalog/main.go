@@ -19,13 +19,10 @@
 // The synthetic releases are appended to the catalog's Merkle log, so the
 // log needs the key its checkpoints will be signed with: loadcatalog creates
 // it (-log-key, default log.key beside a SQLite catalog, where evidentd
-// --data looks for it) when it is missing. evidentd refuses to start on a
-// non-empty log without its key. A
-// PostgreSQL catalog is shared by replicas, and evidentd refuses to create a
-// log key for one whose log already has entries: create DIR/log.key before
-// loading, while the catalog is still empty, e.g. with
-//
-//	evidentd token list --data DIR --catalog postgres://user@host/db
+// --data looks for it) when it is missing. A PostgreSQL catalog is shared
+// by replicas, and evidentd refuses to create a log key for one whose log
+// already has entries: give -log-key DIR/log.key (or the file every replica
+// gets as --log-key).
 package main
 
 import (

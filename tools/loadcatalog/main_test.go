@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,12 +142,13 @@ func TestLoadPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword(u.User.Username(), "s3cret-unused") // trust authentication ignores it
+	logKey := filepath.Join(t.TempDir(), "log.key")
 	for _, r := range []struct{ n, want string }{
 		{"300", "done: 300 releases loaded"},
 		{"500", "300 of 500 synthetic releases of seed 2 present (log size 300)"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(t.Context(), []string{"-catalog", u.String(), "-n", r.n, "-seed", "2", "-step", "200"}, &stdout, &stderr); code != 0 {
+		if code := run(t.Context(), []string{"-catalog", u.String(), "-log-key", logKey, "-n", r.n, "-seed", "2", "-step", "200"}, &stdout, &stderr); code != 0 {
 			t.Fatalf("-n %s: exit code %d: %s", r.n, code, stderr.String())
 		}
 		if !strings.Contains(stdout.String(), r.want) {
@@ -163,5 +165,8 @@ func TestLoadPostgres(t *testing.T) {
 	defer db.Close()
 	if size, err := db.LogSize(t.Context()); err != nil || size != 500 {
 		t.Errorf("log size %d, %v; want 500", size, err)
+	}
+	if _, err := os.Stat(logKey); err != nil {
+		t.Errorf("the log key was not created: %v", err)
 	}
 }
