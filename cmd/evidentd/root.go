@@ -16,7 +16,8 @@ func rootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(serveCommand(stdout, stderr), tokenCommand(stdout, stderr), approverCommand(stdout, stderr), fsckCommand(stdout, stderr))
+	root.AddCommand(serveCommand(stdout, stderr), tokenCommand(stdout, stderr), approverCommand(stdout, stderr), fsckCommand(stdout, stderr),
+		logkeyCommand(stdout, stderr))
 	return root
 }
 

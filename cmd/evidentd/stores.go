@@ -222,26 +222,8 @@ func schemeOf(raw string) string {
 func loadLogKey(file, origin string) (note.Signer, string, error) {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
-		skey, vkey, err := tlog.GenerateKey(origin)
+		skey, _, err := tlog.CreateKeyFile(file, origin)
 		if err != nil {
-			return nil, "", fmt.Errorf("log key: %w", err)
-		}
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, "", fmt.Errorf("log key %s: %w", file, err)
-		}
-		if _, err := f.WriteString(skey + "\n"); err != nil {
-			f.Close()
-			return nil, "", err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, "", err
-		}
-		if err := f.Close(); err != nil {
-			return nil, "", err
-		}
-		if err := os.WriteFile(file+".pub", []byte(vkey+"\n"), 0o644); err != nil {
 			return nil, "", err
 		}
 		b = []byte(skey)
