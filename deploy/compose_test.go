@@ -60,7 +60,7 @@ var evidentdNeeds = map[string]string{
 
 // checkCompose checks a loaded project: healthchecks, dependencies, and
 // what evidentd is given against its real flags and the other services.
-func checkCompose(p *types.Project, flags flagSet, repo string) []error {
+func checkCompose(p *types.Project, flags flagSet, health healthcheckCLI, repo string) []error {
 	var pr problems
 	svc := p.Services
 	for _, name := range []string{"postgres", "minio", "minio-init", "evidentd"} {
@@ -116,7 +116,7 @@ func checkCompose(p *types.Project, flags flagSet, repo string) []error {
 			pr.add("service evidentd: depends_on %s: condition %q, want %s", dep, got, cond)
 		}
 	}
-	checkComposeEvidentd(&pr, p, flags, repo)
+	checkComposeEvidentd(&pr, p, flags, health, repo)
 
 	// Stateful services keep their data in named volumes.
 	dataDirs := map[string]string{"postgres": "/var/lib/postgresql", "evidentd": "/data"}
@@ -138,7 +138,7 @@ func checkCompose(p *types.Project, flags flagSet, repo string) []error {
 	return pr
 }
 
-func checkComposeEvidentd(pr *problems, p *types.Project, flags flagSet, repo string) {
+func checkComposeEvidentd(pr *problems, p *types.Project, flags flagSet, health healthcheckCLI, repo string) {
 	svc := p.Services
 	e := svc["evidentd"]
 
@@ -254,8 +254,8 @@ func checkComposeEvidentd(pr *problems, p *types.Project, flags flagSet, repo st
 		pr.add("service minio-init: no policy file mounted and given to mc admin policy create")
 	}
 
-	// The image has no shell and no HTTP client: the healthcheck's program
-	// must come from a volume that a service evidentd waits for fills.
+	// The image has no shell and no HTTP client: the healthcheck is
+	// evidentd's own healthcheck subcommand, run by the image's binary.
 	hc := e.HealthCheck
 	if hc == nil || len(hc.Test) < 2 {
 		return
@@ -263,28 +263,68 @@ func checkComposeEvidentd(pr *problems, p *types.Project, flags flagSet, repo st
 	if hc.Test[0] != "CMD" {
 		pr.add("service evidentd: healthcheck %s: the image has no shell, use CMD", hc.Test[0])
 	}
-	prog := hc.Test[1]
-	filled := false
-	for _, m := range e.Volumes {
-		if m.Type != types.VolumeTypeVolume || !strings.HasPrefix(prog, strings.TrimSuffix(m.Target, "/")+"/") {
+	if e.Build != nil {
+		if bin, err := imageEntrypoint(filepath.Join(repo, e.Build.Dockerfile)); err != nil {
+			pr.add("service evidentd: %v", err)
+		} else if hc.Test[1] != bin {
+			pr.add("service evidentd: the healthcheck runs %s, which is not the image's evidentd (%s); the distroless image has no other program", hc.Test[1], bin)
+		}
+	}
+	if len(hc.Test) < 3 || hc.Test[2] != "healthcheck" {
+		pr.add("service evidentd: the healthcheck runs %q: want the evidentd healthcheck subcommand", []string(hc.Test[1:]))
+		return
+	}
+	probe := health.defaultURL
+	if addr := env(e, "EVIDENTD_ADDR"); addr != "" {
+		// Without --url, healthcheck asks this port; serve's --addr wins.
+		n, err := listenPort(addr)
+		if err != nil {
+			pr.add("service evidentd: EVIDENTD_ADDR: %v", err)
+		}
+		probe = fmt.Sprintf("http://127.0.0.1:%d/readyz", n)
+	}
+	for i := 3; i < len(hc.Test); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(hc.Test[i], "--"), "=")
+		if !strings.HasPrefix(hc.Test[i], "--") || !health.flags[name] {
+			pr.add("service evidentd: healthcheck: %q is not a flag of evidentd healthcheck", hc.Test[i])
 			continue
 		}
-		for dep, d := range e.DependsOn {
-			if d.Condition != types.ServiceConditionCompletedSuccessfully {
-				continue
-			}
-			if slices.ContainsFunc(svc[dep].Volumes, func(v types.ServiceVolumeConfig) bool { return v.Source == m.Source && !v.ReadOnly }) {
-				filled = true
+		if !hasVal && i+1 < len(hc.Test) {
+			i++
+			val = hc.Test[i]
+		}
+		if name == "url" {
+			probe = val
+		}
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d/readyz", port); probe != want {
+		pr.add("service evidentd: the healthcheck asks %q, which does not ask %s", probe, want)
+	}
+}
+
+// imageEntrypoint returns the program of the final stage's ENTRYPOINT in
+// the Dockerfile file: the path of evidentd in the image.
+func imageEntrypoint(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	df, err := parseDockerfile(string(b))
+	if err != nil {
+		return "", err
+	}
+	var entrypoint []string
+	for _, in := range df.stages[len(df.stages)-1].ins {
+		if in.cmd == "ENTRYPOINT" {
+			if entrypoint, err = execForm(in); err != nil {
+				return "", err
 			}
 		}
 	}
-	if !filled {
-		pr.add("service evidentd: the healthcheck runs %s, which the distroless image does not have, and no service evidentd waits for puts it into a volume", prog)
+	if len(entrypoint) == 0 {
+		return "", fmt.Errorf("%s has no ENTRYPOINT", filepath.Base(file))
 	}
-	probe := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
-	if !slices.Contains(hc.Test, probe) {
-		pr.add("service evidentd: the healthcheck does not ask %s", probe)
-	}
+	return entrypoint[0], nil
 }
 
 func sameDir(a, b string) bool {
@@ -428,7 +468,7 @@ func s3Operations(t *testing.T) []string {
 }
 
 func TestCompose(t *testing.T) {
-	flags := serveFlags(t)
+	flags, health := serveFlags(t), healthcheckFlags(t)
 	p, err := loadCompose(t, composeDir)
 	if err != nil {
 		t.Fatalf("loading compose.yaml with .env.example: %v", err)
@@ -437,7 +477,7 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs := checkCompose(p, flags, repo); len(errs) > 0 {
+	if errs := checkCompose(p, flags, health, repo); len(errs) > 0 {
 		t.Fatalf("%d problems:\n%s", len(errs), joinErrors(errs))
 	}
 }
@@ -518,13 +558,13 @@ func copyCompose(t *testing.T, edit func(name, content string) string) (dir, rep
 }
 
 func TestComposeBroken(t *testing.T) {
-	flags := serveFlags(t)
+	flags, health := serveFlags(t), healthcheckFlags(t)
 	// Files that the loader must refuse: schema, interpolation, references.
 	for _, tc := range []struct{ name, file, old, new, want string }{
-		{"not in the schema", "compose.yaml", "    healthcheck:\n      # /readyz", "    healtcheck:\n      # /readyz", "healtcheck"},
+		{"not in the schema", "compose.yaml", "    healthcheck:\n      # GET http", "    healtcheck:\n      # GET http", "healtcheck"},
 		{"wrong type", "compose.yaml", "retries: 3", "retries: three", "retries"},
 		{"variable missing", ".env.example", "POSTGRES_PASSWORD=change-me-postgres\n", "", "set POSTGRES_PASSWORD in .env"},
-		{"undefined service", "compose.yaml", "      minio-init:\n        condition: service_completed_successfully\n      probe", "      minio-setup:\n        condition: service_completed_successfully\n      probe", "minio-setup"},
+		{"undefined service", "compose.yaml", "      minio-init:\n        condition: service_completed_successfully\n    healthcheck", "      minio-setup:\n        condition: service_completed_successfully\n    healthcheck", "minio-setup"},
 		{"undefined volume", "compose.yaml", "      - evidentd-data:/data", "      - evidentd-state:/data", "evidentd-state"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -577,7 +617,22 @@ func TestComposeBroken(t *testing.T) {
 		{"S3 key", func(p *types.Project) { setEnv(p, "evidentd", "AWS_ACCESS_KEY_ID", "minio-root") }, "not the key minio-init creates"},
 		{"healthcheck program", func(p *types.Project) {
 			setService(p, "evidentd", func(s *types.ServiceConfig) { s.HealthCheck.Test[1] = "/usr/bin/wget" })
-		}, "runs /usr/bin/wget, which the distroless image does not have"},
+		}, "runs /usr/bin/wget, which is not the image's evidentd (/usr/local/bin/evidentd)"},
+		{"healthcheck not a subcommand", func(p *types.Project) {
+			setService(p, "evidentd", func(s *types.ServiceConfig) { s.HealthCheck.Test[2] = "health" })
+		}, "want the evidentd healthcheck subcommand"},
+		{"healthcheck flag", func(p *types.Project) {
+			setService(p, "evidentd", func(s *types.ServiceConfig) {
+				s.HealthCheck.Test = append(s.HealthCheck.Test, "--uri=http://127.0.0.1:8080/readyz")
+			})
+		}, `"--uri=http://127.0.0.1:8080/readyz" is not a flag of evidentd healthcheck`},
+		{"healthcheck port", func(p *types.Project) {
+			setService(p, "evidentd", func(s *types.ServiceConfig) {
+				s.HealthCheck.Test = append(s.HealthCheck.Test, "--url", "http://127.0.0.1:9090/readyz")
+			})
+		}, "does not ask http://127.0.0.1:8080/readyz"},
+		{"healthcheck and EVIDENTD_ADDR", func(p *types.Project) { setEnv(p, "evidentd", "EVIDENTD_ADDR", "0.0.0.0:9090") },
+			`the healthcheck asks "http://127.0.0.1:9090/readyz", which does not ask http://127.0.0.1:8080/readyz`},
 		{"healthcheck shell", func(p *types.Project) {
 			setService(p, "evidentd", func(s *types.ServiceConfig) {
 				s.HealthCheck.Test = types.HealthCheckTest{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/readyz"}
@@ -594,11 +649,11 @@ func TestComposeBroken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if errs := checkCompose(p, flags, repo); len(errs) > 0 {
+			if errs := checkCompose(p, flags, health, repo); len(errs) > 0 {
 				t.Fatalf("the unchanged copy has problems:\n%s", joinErrors(errs))
 			}
 			tc.change(p)
-			wantError(t, checkCompose(p, flags, repo), tc.want)
+			wantError(t, checkCompose(p, flags, health, repo), tc.want)
 		})
 	}
 

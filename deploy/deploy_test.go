@@ -45,6 +45,31 @@ func serveFlags(t *testing.T) flagSet {
 	return flags
 }
 
+// healthcheckCLI is what `evidentd healthcheck --help` says: its flags and
+// the URL it asks without --url.
+type healthcheckCLI struct {
+	flags      flagSet
+	defaultURL string
+}
+
+// healthcheckFlags returns the flags of the real `evidentd healthcheck`,
+// built from this module: a subcommand that is not there fails the test.
+func healthcheckFlags(t *testing.T) healthcheckCLI {
+	t.Helper()
+	bins := testutil.BuildBinaries(t)
+	res := testutil.RunBinary(t, bins.Evidentd, nil, "healthcheck", "--help")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "evidentd healthcheck") {
+		t.Fatalf("evidentd healthcheck --help: %v", res)
+	}
+	h := healthcheckCLI{flags: parseHelpFlags(res.Stdout)}
+	m := regexp.MustCompile(`(?m)^\s+--url string .*\(default "([^"]+)"\)`).FindStringSubmatch(res.Stdout)
+	if m == nil {
+		t.Fatalf("evidentd healthcheck --help lists no --url with a default:\n%s", res.Stdout)
+	}
+	h.defaultURL = m[1]
+	return h
+}
+
 func parseHelpFlags(help string) flagSet {
 	flags := flagSet{}
 	for line := range strings.SplitSeq(help, "\n") {

@@ -5,6 +5,7 @@
 //	evidentd token  create --role ROLE --name NAME | list
 //	evidentd fsck   [--data DIR]
 //	evidentd logkey create --out FILE [--log-origin NAME]
+//	evidentd healthcheck [--url URL]
 //
 // With no configuration it keeps everything in ./evidentd-data (a blob
 // directory and an embedded SQLite catalog) and listens on 127.0.0.1:8080.

@@ -17,7 +17,7 @@ func rootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(serveCommand(stdout, stderr), tokenCommand(stdout, stderr), approverCommand(stdout, stderr), fsckCommand(stdout, stderr),
-		logkeyCommand(stdout, stderr))
+		logkeyCommand(stdout, stderr), healthcheckCommand(stdout, stderr))
 	return root
 }
 
