@@ -251,6 +251,123 @@ func TestTokenCreate(t *testing.T) {
 	}
 }
 
+// TestTokenRevoke revokes a token while the server runs: the server then
+// refuses it like an unknown one, token list still shows it, marked
+// revoked, and the audit trail records the revocation.
+func TestTokenRevoke(t *testing.T) {
+	clearEnv(t)
+	data := filepath.Join(t.TempDir(), "data")
+	create := func(role, name string) string {
+		r := evidentd(t, "token", "create", "--data", data, "--role", role, "--name", name)
+		wantCode(t, r, exitOK)
+		return strings.TrimSpace(r.stdout)
+	}
+	leaked, kept := create("admin", "leaked"), create("auditor", "kept")
+	leakedID, keptID := auth.TokenID(leaked), auth.TokenID(kept)
+
+	s, r := startServe(t, "--data", data, "--addr", "127.0.0.1:0")
+	if s == nil {
+		t.Fatalf("serve: %v", r)
+	}
+	status := func(token string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/api/v1/products", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(leaked); got != http.StatusOK {
+		t.Fatalf("before revoking: status %d, want 200", got)
+	}
+
+	r = evidentd(t, "token", "revoke", "--data", data, leakedID)
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stderr, "Revoked token "+leakedID) || r.stdout != "" {
+		t.Errorf("token revoke: %v", r)
+	}
+	if got := status(leaked); got != http.StatusUnauthorized {
+		t.Errorf("after revoking: status %d, want 401", got)
+	}
+	if got := status(kept); got != http.StatusOK {
+		t.Errorf("the other token after revoking: status %d, want 200", got)
+	}
+
+	// Again: nothing changes, and that is not an error.
+	list := func() string {
+		t.Helper()
+		l := evidentd(t, "token", "list", "--data", data)
+		wantCode(t, l, exitOK)
+		return l.stdout
+	}
+	before := list()
+	wantCode(t, evidentd(t, "token", "revoke", "--data", data, leakedID), exitOK)
+	if after := list(); after != before {
+		t.Errorf("token list changed when revoking a revoked token:\n%s\nthen\n%s", before, after)
+	}
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(leakedID) + `\s+leaked\s+admin\s+\S+\s+revoked \S+$`).MatchString(before) {
+		t.Errorf("token list does not show %s as revoked:\n%s", leakedID, before)
+	}
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(keptID) + `\s+kept\s+auditor\s+\S+\s+-$`).MatchString(before) {
+		t.Errorf("token list does not show %s as not revoked:\n%s", keptID, before)
+	}
+
+	// Refused: an unknown ID, no ID, two IDs.
+	for _, tt := range []struct {
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{args: []string{"tk-nope"}, wantCode: exitError, wantErr: `no token with ID "tk-nope"`},
+		{args: nil, wantCode: exitUsage, wantErr: "want one token ID"},
+		{args: []string{leakedID, keptID}, wantCode: exitUsage, wantErr: "want one token ID"},
+	} {
+		r := evidentd(t, append([]string{"token", "revoke", "--data", data}, tt.args...)...)
+		if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantErr) {
+			t.Errorf("token revoke %q: want exit %d with %q in stderr, got %v", tt.args, tt.wantCode, tt.wantErr, r)
+		}
+	}
+	if got := status(kept); got != http.StatusOK {
+		t.Errorf("the other token after the refused revocations: status %d, want 200", got)
+	}
+
+	// The audit trail: one event per revocation that went through.
+	db, err := sql.Open("sqlite", filepath.Join(data, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT target, outcome, actor FROM audit WHERE action = 'token.revoke' ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var events []string
+	for rows.Next() {
+		var target, outcome, actor string
+		if err := rows.Scan(&target, &outcome, &actor); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(actor, "local:evidentd token revoke") {
+			t.Errorf("audit actor %q", actor)
+		}
+		events = append(events, target+" "+outcome)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"token:" + leakedID + " ok", "token:" + leakedID + " ok"}
+	if strings.Join(events, "\n") != strings.Join(want, "\n") {
+		t.Errorf("token.revoke audit events %q, want %q", events, want)
+	}
+}
+
 // TestTokenListNeverPrintsSecrets creates tokens and checks that token
 // list names them without their secrets, and that no file of the data
 // directory holds a secret.

@@ -23,6 +23,7 @@ func TestStoreURLErrors(t *testing.T) {
 	commands := [][]string{
 		{"serve", "--addr", "127.0.0.1:0"},
 		{"token", "list"},
+		{"token", "revoke", "tk-none"},
 		{"approver", "list"},
 		{"fsck"},
 	}

@@ -90,15 +90,67 @@ admin (everything).`,
 				return err
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED")
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.UTC().Format(time.RFC3339))
+				revoked := "-"
+				if t.Revoked() {
+					revoked = "revoked " + t.RevokedAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
 			}
 			return tw.Flush()
 		},
 	}
 	addStoreFlags(list.Flags())
-	cmd.AddCommand(create, list)
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an API token (by its ID, as token list shows it)",
+		Long: `Revoke an API token: from now on the server refuses it (401) like an unknown
+token. The token stays in token list, marked revoked, and the revocation is
+recorded in the audit trail. Revoking a revoked token changes nothing.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("want one token ID, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if id == "" {
+				return &usageError{errors.New("the token ID is empty")}
+			}
+			c, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := openStores(cmd.Context(), c, 0)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			now := time.Now().UTC()
+			err = st.catalog.Update(cmd.Context(), func(tx catalog.Tx) error {
+				if err := tx.RevokeToken(cmd.Context(), id, now); err != nil {
+					return err
+				}
+				return tx.AppendAudit(cmd.Context(), catalog.AuditEvent{
+					At: now, Actor: localActor("token revoke"), Action: "token.revoke",
+					Target: "token:" + id, Outcome: "ok",
+				})
+			})
+			if errors.Is(err, catalog.ErrNotFound) {
+				return fmt.Errorf("no token with ID %q (see evidentd token list)", id)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "Revoked token %s.\n", id)
+			return nil
+		},
+	}
+	addStoreFlags(revoke.Flags())
+	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
 

@@ -219,7 +219,8 @@ func notFound(err error, format string, args ...any) error {
 }
 
 // Authenticate turns a bearer token into the principal it stands for. The
-// token is looked up by its hash; an unknown token is KindUnauthorized.
+// token is looked up by its hash; an unknown or revoked token is
+// KindUnauthorized.
 func (a *Archive) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
 	if !strings.HasPrefix(token, auth.TokenPrefix) || len(token) > 128 {
 		return auth.Principal{}, evidence.Errorf(evidence.KindUnauthorized, "malformed token")
@@ -230,6 +231,9 @@ func (a *Archive) Authenticate(ctx context.Context, token string) (auth.Principa
 	}
 	if err != nil {
 		return auth.Principal{}, err
+	}
+	if t.Revoked() {
+		return auth.Principal{}, evidence.Errorf(evidence.KindUnauthorized, "revoked token %s", t.ID)
 	}
 	return auth.Principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
 }

@@ -33,7 +33,8 @@ type Catalog interface {
 	// of it otherwise. Write transactions are serialised, so the log has one
 	// append order; fn must not retain tx and must not call Update. When
 	// Update returns nil the writes are durable. A write that fails with
-	// ErrExists (InsertRelease, InsertToken) leaves the transaction usable;
+	// ErrExists (InsertRelease, InsertToken) or with ErrNotFound
+	// (RevokeToken) leaves the transaction usable;
 	// any other failed write makes Update roll back whatever fn returns.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the store can serve requests (readiness).
@@ -97,6 +98,10 @@ type Tx interface {
 	InsertSOUP(ctx context.Context, product, version string, entries []SOUP) error
 	// InsertToken records a token. The same hash twice: ErrExists.
 	InsertToken(ctx context.Context, t Token) error
+	// RevokeToken marks the token with the given ID revoked at the given
+	// time; the row is kept. An unknown ID: ErrNotFound. Revoking a revoked
+	// token changes nothing and is not an error: it keeps the first time.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
 	// AppendAudit appends an event; Seq is assigned by the store.
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// InsertApprover registers an approver. The same ID twice: ErrExists.
@@ -193,7 +198,11 @@ type Token struct {
 	Role      string
 	Hash      []byte
 	CreatedAt time.Time
+	RevokedAt time.Time // zero while the token is not revoked
 }
+
+// Revoked reports whether the token has been revoked.
+func (t *Token) Revoked() bool { return !t.RevokedAt.IsZero() }
 
 // Approver is one entry of the approver registry: a person (printed name)
 // in a role, identified by a public key or by a keyless OIDC identity.

@@ -61,8 +61,8 @@ func routeCases(l *live) map[string]routeCase {
 }
 
 // TestAuthMatrix calls every route with every kind of credential: public
-// routes answer everyone; the rest refuse a missing, malformed or unknown
-// token with 401 and a role lacking the route's action with 403, and serve
+// routes answer everyone; the rest refuse a missing, malformed, unknown or
+// revoked token with 401 and a role lacking the route's action with 403, and serve
 // a role that has it.
 func TestAuthMatrix(t *testing.T) {
 	l := newLive(t)
@@ -94,6 +94,14 @@ func TestAuthMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	revoked := l.token(auth.RoleAdmin) // stored, then revoked: as good as unknown
+	ctx := context.Background()
+	err = l.arch.Catalog.Update(ctx, func(tx catalog.Tx) error {
+		return tx.RevokeToken(ctx, auth.TokenID(revoked), time.Now().UTC())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	creds := []struct {
 		name   string
 		header string // the Authorization header; "" for none
@@ -103,6 +111,7 @@ func TestAuthMatrix(t *testing.T) {
 		{name: "malformed token", header: "Bearer not-a-token"},
 		{name: "not a bearer token", header: "Basic dXNlcjpwYXNz"},
 		{name: "unknown token", header: "Bearer " + unknown},
+		{name: "revoked token", header: "Bearer " + revoked},
 		{name: "ci", header: "Bearer " + l.token(auth.RoleCI), role: auth.RoleCI},
 		{name: "auditor", header: "Bearer " + l.token(auth.RoleAuditor), role: auth.RoleAuditor},
 		{name: "approver", header: "Bearer " + l.token(auth.RoleApprover), role: auth.RoleApprover},

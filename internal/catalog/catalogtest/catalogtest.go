@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) catalog.Catalog) {
 		{"ManySOUP", testManySOUP},
 		{"WalkReleases", testWalkReleases},
 		{"Tokens", testTokens},
+		{"RevokeToken", testRevokeToken},
 		{"Audit", testAudit},
 		{"LogStorage", testLogStorage},
 		{"LogMatchesMemStore", testLogMatchesMemStore},
@@ -743,6 +744,72 @@ func testTokens(t *testing.T, cat catalog.Catalog) {
 
 	if _, err := cat.Token(ctx, []byte("no such hash")); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("Token of an unknown hash: %v, want ErrNotFound", err)
+	}
+}
+
+func testRevokeToken(t *testing.T, cat catalog.Catalog) {
+	ctx := t.Context()
+	keep := catalog.Token{ID: "tk-keep", Name: "kept", Role: "auditor", Hash: []byte("hash of the kept token"), CreatedAt: t0}
+	gone := catalog.Token{ID: "tk-gone", Name: "leaked", Role: "ci", Hash: []byte("hash of the leaked token"), CreatedAt: t0.Add(time.Second)}
+	update(t, cat, func(tx catalog.Tx) error {
+		if err := tx.InsertToken(ctx, keep); err != nil {
+			return err
+		}
+		return tx.InsertToken(ctx, gone)
+	})
+
+	// Revoked, and the transaction sees it at once.
+	revokedAt := t0.Add(time.Hour)
+	update(t, cat, func(tx catalog.Tx) error {
+		if err := tx.RevokeToken(ctx, gone.ID, revokedAt); err != nil {
+			return err
+		}
+		got, err := tx.Token(ctx, gone.Hash)
+		if err != nil {
+			return err
+		}
+		if !got.RevokedAt.Equal(revokedAt) {
+			t.Errorf("Token in the revoking transaction: RevokedAt %v, want %v", got.RevokedAt, revokedAt)
+		}
+		return nil
+	})
+	gone.RevokedAt = revokedAt.UTC()
+	got, err := cat.Token(ctx, gone.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&gone, got); diff != "" {
+		t.Errorf("Token after RevokeToken (-want +got):\n%s", diff)
+	}
+	if !got.Revoked() {
+		t.Error("Revoked() = false after RevokeToken")
+	}
+
+	// Again, later: not an error, and the first time stays.
+	update(t, cat, func(tx catalog.Tx) error {
+		return tx.RevokeToken(ctx, gone.ID, t0.Add(2*time.Hour))
+	})
+	// An unknown ID: ErrNotFound, and the caller may go on and commit.
+	update(t, cat, func(tx catalog.Tx) error {
+		if err := tx.RevokeToken(ctx, "tk-nope", revokedAt); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("RevokeToken of an unknown ID: %v, want ErrNotFound", err)
+		}
+		return tx.AppendAudit(ctx, catalog.AuditEvent{At: revokedAt, Actor: "test", Action: "token.revoke", Target: "token:tk-nope", Outcome: "error"})
+	})
+
+	// Still listed, with the first time; the other token is untouched.
+	all, err := cat.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]catalog.Token{keep, gone}, all); diff != "" {
+		t.Errorf("Tokens after revoking (-want +got):\n%s", diff)
+	}
+	if all, err := cat.AuditEvents(ctx, 0, 10); err != nil || len(all) != 1 {
+		t.Errorf("AuditEvents after a refused revocation = %d events, %v; want 1", len(all), err)
+	}
+	if got, err := cat.Token(ctx, keep.Hash); err != nil || got.Revoked() {
+		t.Errorf("Token of the token not revoked = %+v, %v", got, err)
 	}
 }
 

@@ -68,8 +68,8 @@ const (
 		LEFT JOIN log_nodes n ON n.level = q.level AND n.idx = q.idx
 		ORDER BY q.ord`
 
-	sqlToken       = `SELECT id, name, role, hash, created_at FROM tokens WHERE hash = $1`
-	sqlTokens      = `SELECT id, name, role, hash, created_at FROM tokens ORDER BY created_at, seq`
+	sqlToken       = `SELECT id, name, role, hash, created_at, revoked_at FROM tokens WHERE hash = $1`
+	sqlTokens      = `SELECT id, name, role, hash, created_at, revoked_at FROM tokens ORDER BY created_at, seq`
 	sqlAuditEvents = `SELECT seq, at, actor, action, target, remote, outcome, detail
 		FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`
 )
@@ -448,7 +448,8 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 	}
 	var t catalog.Token
 	var at int64
-	err := rd.q.QueryRow(ctx, sqlToken, hash).Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at)
+	var revoked *int64
+	err := rd.q.QueryRow(ctx, sqlToken, hash).Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("token: %w", catalog.ErrNotFound)
 	}
@@ -456,6 +457,9 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 		return nil, fmt.Errorf("token: %w", err)
 	}
 	t.CreatedAt = decTime(at)
+	if revoked != nil {
+		t.RevokedAt = decTime(*revoked)
+	}
 	return &t, nil
 }
 
@@ -463,10 +467,14 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 func (rd *reader) Tokens(ctx context.Context) ([]catalog.Token, error) {
 	out, err := collect(ctx, rd.q, sqlTokens, nil, func(rows pgx.Rows, t *catalog.Token) error {
 		var at int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at); err != nil {
+		var revoked *int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked); err != nil {
 			return err
 		}
 		t.CreatedAt = decTime(at)
+		if revoked != nil {
+			t.RevokedAt = decTime(*revoked)
+		}
 		return nil
 	})
 	if err != nil {

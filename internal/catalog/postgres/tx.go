@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,6 +85,7 @@ const (
 
 	sqlTokenExists = `SELECT EXISTS (SELECT FROM tokens WHERE hash = $1), EXISTS (SELECT FROM tokens WHERE id = $2)`
 	sqlInsertToken = `INSERT INTO tokens (id, name, role, hash, created_at) VALUES ($1, $2, $3, $4, $5)`
+	sqlRevokeToken = `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`
 	sqlInsertAudit = `INSERT INTO audit (at, actor, action, target, remote, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 )
 
@@ -522,6 +524,37 @@ func (t *tx) InsertToken(ctx context.Context, tok catalog.Token) error {
 	})
 	if err != nil {
 		return fmt.Errorf("insert token %s: %w", tok.ID, err)
+	}
+	return nil
+}
+
+// RevokeToken implements catalog.Tx. An unknown ID: an error wrapping
+// catalog.ErrNotFound. A token already revoked keeps its first time.
+func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if id == "" {
+		return errors.New("revoke token: the ID is empty")
+	}
+	if at.IsZero() {
+		return fmt.Errorf("revoke token %s: the time is empty", id)
+	}
+	if err := checkText("token ID", id); err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	n, err := encTime("revokedAt", at)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	var rows int64
+	err = t.atomically(func() error {
+		tag, err := t.q.Exec(ctx, sqlRevokeToken, n, id)
+		rows = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if rows == 0 {
+		return fmt.Errorf("revoke token %s: %w", id, catalog.ErrNotFound)
 	}
 	return nil
 }

@@ -62,8 +62,8 @@ const (
 	sqlLogLeaf = `SELECT data FROM log_leaves WHERE idx = ?`
 	sqlLogNode = `SELECT hash FROM log_nodes WHERE level = ? AND idx = ?`
 
-	sqlToken       = `SELECT id, name, role, hash, created_at FROM tokens WHERE hash = ?`
-	sqlTokens      = `SELECT id, name, role, hash, created_at FROM tokens ORDER BY created_at, seq`
+	sqlToken       = `SELECT id, name, role, hash, created_at, revoked_at FROM tokens WHERE hash = ?`
+	sqlTokens      = `SELECT id, name, role, hash, created_at, revoked_at FROM tokens ORDER BY created_at, seq`
 	sqlAuditEvents = `SELECT seq, at, actor, action, target, remote, outcome, detail
 		FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`
 )
@@ -413,7 +413,8 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 	}
 	var t catalog.Token
 	var at int64
-	err := rd.st.scanOne(ctx, sqlToken, []any{hash}, &t.ID, &t.Name, &t.Role, &t.Hash, &at)
+	var revoked sql.NullInt64
+	err := rd.st.scanOne(ctx, sqlToken, []any{hash}, &t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("token: %w", catalog.ErrNotFound)
 	}
@@ -421,6 +422,9 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 		return nil, fmt.Errorf("token: %w", err)
 	}
 	t.CreatedAt = decTime(at)
+	if revoked.Valid {
+		t.RevokedAt = decTime(revoked.Int64)
+	}
 	return &t, nil
 }
 
@@ -435,10 +439,14 @@ func (rd *reader) Tokens(ctx context.Context) ([]catalog.Token, error) {
 	for rows.Next() {
 		var t catalog.Token
 		var at int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at); err != nil {
+		var revoked sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked); err != nil {
 			return nil, fmt.Errorf("tokens: %w", err)
 		}
 		t.CreatedAt = decTime(at)
+		if revoked.Valid {
+			t.RevokedAt = decTime(revoked.Int64)
+		}
 		out = append(out, t)
 	}
 	if err := closeRows(rows); err != nil {

@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/transparency-dev/merkle/compact"
 
@@ -42,6 +43,8 @@ const (
 	sqlTokenByHash    = `SELECT 1 FROM tokens WHERE hash = ?`
 	sqlTokenByID      = `SELECT 1 FROM tokens WHERE id = ?`
 	sqlInsertToken    = `INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)`
+	sqlTokenRevokedAt = `SELECT revoked_at FROM tokens WHERE id = ?`
+	sqlRevokeToken    = `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
 	sqlInsertAudit    = `INSERT INTO audit (at, actor, action, target, remote, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
@@ -558,6 +561,37 @@ func (t *tx) InsertToken(ctx context.Context, tok catalog.Token) error {
 	}
 	if err := t.st.exec(ctx, sqlInsertToken, tok.ID, tok.Name, tok.Role, tok.Hash, at); err != nil {
 		return fmt.Errorf("insert token %s: %w", tok.ID, err)
+	}
+	return nil
+}
+
+// RevokeToken implements catalog.Tx. An unknown ID: an error wrapping
+// catalog.ErrNotFound. A token already revoked keeps its first time.
+func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if id == "" {
+		return errors.New("revoke token: the ID is empty")
+	}
+	if at.IsZero() {
+		return fmt.Errorf("revoke token %s: the time is empty", id)
+	}
+	n, err := encTime("revokedAt", at)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if t.failed != nil {
+		return fmt.Errorf("revoke token %s: %w", id, t.poisoned())
+	}
+	var revoked sql.NullInt64
+	switch err := t.st.scanOne(ctx, sqlTokenRevokedAt, []any{id}, &revoked); {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("revoke token %s: %w", id, catalog.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	case revoked.Valid:
+		return nil
+	}
+	if err := t.st.exec(ctx, sqlRevokeToken, n, id); err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
 	return nil
 }
