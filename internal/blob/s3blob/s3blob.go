@@ -617,15 +617,18 @@ func (s *Store) writeOnce(ctx context.Context, key string, write func(ifNoneMatc
 			return false, nil
 		case httpStatus(err) == http.StatusPreconditionFailed:
 			return true, nil
-		case httpStatus(err) == http.StatusForbidden:
-			// Some servers (versitygw) refuse a write to a key under
-			// Object Lock retention with 403 before they look at
-			// If-None-Match: then the blob is stored.
+		case !notImplemented(err):
+			// Another writer may have stored the key meanwhile, and a
+			// server may say so other than with 412: versitygw refuses a
+			// write to a key under Object Lock retention with 403 before
+			// it looks at If-None-Match, and a server that refuses early
+			// may reset the connection while the body is still being
+			// sent, which the client sees as a network error. Whatever
+			// the error, a key that is stored now holds this content,
+			// since the key is the content's digest.
 			if ok, herr := s.exists(ctx, key); herr == nil && ok {
 				return true, nil
 			}
-			return false, err
-		case !notImplemented(err):
 			return false, err
 		}
 		s.noConditional.Store(true)
