@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 )
 
 const (
@@ -31,7 +32,7 @@ func (rd *reader) Approvers(ctx context.Context) ([]catalog.Approver, error) {
 		if err := rows.Scan(&a.ID, &a.Name, &a.Role, &a.KeyID, &a.PublicKey, &a.Issuer, &a.Subject, &at); err != nil {
 			return err
 		}
-		a.CreatedAt = decTime(at)
+		a.CreatedAt = sqlcat.DecTime(at)
 		return nil
 	})
 	if err != nil {
@@ -53,13 +54,13 @@ func (rd *reader) Approvals(ctx context.Context, product, version string) ([]cat
 			return err
 		}
 		var err error
-		if a.ManifestDigest, err = decDigest(md); err != nil {
+		if a.ManifestDigest, err = sqlcat.DecDigest(md); err != nil {
 			return err
 		}
-		if a.BundleDigest, err = decDigest(bd); err != nil {
+		if a.BundleDigest, err = sqlcat.DecDigest(bd); err != nil {
 			return err
 		}
-		a.SignedAt, a.AcceptedAt, a.LogIndex = decTime(signed), decTime(accepted), uint64(idx)
+		a.SignedAt, a.AcceptedAt, a.LogIndex = sqlcat.DecTime(signed), sqlcat.DecTime(accepted), uint64(idx)
 		return nil
 	})
 	if err != nil {
@@ -82,7 +83,7 @@ func (t *tx) InsertApprover(ctx context.Context, a catalog.Approver) error {
 	if err := checkText("approver field", a.ID, a.Name, a.Role, a.KeyID, a.Issuer, a.Subject); err != nil {
 		return fmt.Errorf("insert approver: %w", err)
 	}
-	at, err := encTime("createdAt", a.CreatedAt)
+	at, err := sqlcat.EncTime("createdAt", a.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert approver %s: %w", a.ID, err)
 	}
@@ -113,23 +114,23 @@ func (t *tx) InsertApprover(ctx context.Context, a catalog.Approver) error {
 // InsertApproval implements catalog.Tx. The release must exist (else an
 // error wrapping catalog.ErrNotFound); the same bundle twice: ErrExists.
 func (t *tx) InsertApproval(ctx context.Context, a catalog.ApprovalRecord) error {
-	md, err := encDigest("manifest digest", a.ManifestDigest)
+	md, err := sqlcat.EncDigest("manifest digest", a.ManifestDigest)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	bd, err := encDigest("bundle digest", a.BundleDigest)
+	bd, err := sqlcat.EncDigest("bundle digest", a.BundleDigest)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	signed, err := encTime("signedAt", a.SignedAt)
+	signed, err := sqlcat.EncTime("signedAt", a.SignedAt)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	accepted, err := encTime("acceptedAt", a.AcceptedAt)
+	accepted, err := sqlcat.EncTime("acceptedAt", a.AcceptedAt)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	idx, err := encIndex("log index", a.LogIndex)
+	idx, err := sqlcat.EncIndex("log index", a.LogIndex)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}

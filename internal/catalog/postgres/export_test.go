@@ -1,16 +1,20 @@
 package postgres
 
-import "context"
+import (
+	"context"
+
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
+)
 
 // What the external tests need of the package's insides.
 
 // LatestSchema returns the number of the newest embedded migration.
 func LatestSchema() (int, error) {
-	ms, err := migrations()
+	ms, err := sqlcat.Migrations(migrationFS)
 	if err != nil {
 		return 0, err
 	}
-	return ms[len(ms)-1].version, nil
+	return ms[len(ms)-1].Version, nil
 }
 
 // Schema returns the schema the catalog lives in.

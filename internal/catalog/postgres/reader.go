@@ -10,6 +10,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 	"github.com/evident-dev/evident/internal/digest"
 )
 
@@ -98,13 +99,13 @@ func scanRelease(sc pgx.Row) (id int64, r catalog.Release, err error) {
 	if err := sc.Scan(&id, &r.Product, &r.Version, &md, &bd, &r.SafetyClass, &created, &accepted, &r.Signer, &index); err != nil {
 		return 0, r, err
 	}
-	if r.ManifestDigest, err = decDigest(md); err != nil {
+	if r.ManifestDigest, err = sqlcat.DecDigest(md); err != nil {
 		return 0, r, fmt.Errorf("release %s: manifest digest: %w", r.Ref(), err)
 	}
-	if r.BundleDigest, err = decDigest(bd); err != nil {
+	if r.BundleDigest, err = sqlcat.DecDigest(bd); err != nil {
 		return 0, r, fmt.Errorf("release %s: bundle digest: %w", r.Ref(), err)
 	}
-	r.CreatedAt, r.AcceptedAt, r.LogIndex = decTime(created), decTime(accepted), uint64(index)
+	r.CreatedAt, r.AcceptedAt, r.LogIndex = sqlcat.DecTime(created), sqlcat.DecTime(accepted), uint64(index)
 	return id, r, nil
 }
 
@@ -175,7 +176,7 @@ func (rd *reader) loadParts(ctx context.Context, rs []catalog.Release, ids []int
 			if err != nil {
 				return err
 			}
-			if a.Digest, err = decDigest(d); err != nil {
+			if a.Digest, err = sqlcat.DecDigest(d); err != nil {
 				return fmt.Errorf("release %s: artifact %s: %w", r.Ref(), a.Name, err)
 			}
 			r.Artifacts = append(r.Artifacts, a)
@@ -193,7 +194,7 @@ func (rd *reader) loadParts(ctx context.Context, rs []catalog.Release, ids []int
 			if err != nil {
 				return err
 			}
-			d, err := decDigest(raw)
+			d, err := sqlcat.DecDigest(raw)
 			if err != nil {
 				return fmt.Errorf("release %s: blob: %w", r.Ref(), err)
 			}
@@ -248,7 +249,7 @@ func (rd *reader) Products(ctx context.Context) ([]catalog.Product, error) {
 		if err := rows.Scan(&p.Name, &n, &p.LatestVersion, &at); err != nil {
 			return nil, fmt.Errorf("products: %w", err)
 		}
-		p.Releases, p.LatestAt = int(n), decTime(at)
+		p.Releases, p.LatestAt = int(n), sqlcat.DecTime(at)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -277,7 +278,7 @@ func collect[T any](ctx context.Context, q querier, query string, args []any, sc
 
 // FindArtifact implements catalog.Reader. Hits are in log order.
 func (rd *reader) FindArtifact(ctx context.Context, d digest.Digest) ([]catalog.ArtifactHit, error) {
-	b, err := encDigest("artifact digest", d)
+	b, err := sqlcat.EncDigest("artifact digest", d)
 	if err != nil {
 		return nil, fmt.Errorf("find artifact: %w", err)
 	}
@@ -391,14 +392,14 @@ func (rd *reader) LogSize(ctx context.Context) (uint64, error) {
 // LogLeaf implements tlog.Reader. A missing leaf is an error wrapping both
 // catalog.ErrNotFound and tlog.ErrNotFound.
 func (rd *reader) LogLeaf(ctx context.Context, index uint64) ([]byte, error) {
-	i, err := encIndex("log leaf", index)
+	i, err := sqlcat.EncIndex("log leaf", index)
 	if err != nil {
-		return nil, &logNotFound{what: fmt.Sprintf("log leaf %d", index)}
+		return nil, sqlcat.LogNotFound(fmt.Sprintf("log leaf %d", index))
 	}
 	var data []byte
 	err = rd.q.QueryRow(ctx, sqlLogLeaf, i).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &logNotFound{what: fmt.Sprintf("log leaf %d", index)}
+		return nil, sqlcat.LogNotFound(fmt.Sprintf("log leaf %d", index))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log leaf %d: %w", index, err)
@@ -418,9 +419,9 @@ func (rd *reader) LogNodes(ctx context.Context, ids []compact.NodeID) ([][]byte,
 	}
 	levels, idxs := make([]int16, len(ids)), make([]int64, len(ids))
 	for i, id := range ids {
-		idx, err := encIndex("log node index", id.Index)
+		idx, err := sqlcat.EncIndex("log node index", id.Index)
 		if err != nil || id.Level > 63 {
-			return nil, &logNotFound{what: fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index)}
+			return nil, sqlcat.LogNotFound(fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index))
 		}
 		levels[i], idxs[i] = int16(id.Level), idx
 	}
@@ -435,7 +436,7 @@ func (rd *reader) LogNodes(ctx context.Context, ids []compact.NodeID) ([][]byte,
 	}
 	for i, h := range out {
 		if h == nil {
-			return nil, &logNotFound{what: fmt.Sprintf("log node (level %d, index %d)", ids[i].Level, ids[i].Index)}
+			return nil, sqlcat.LogNotFound(fmt.Sprintf("log node (level %d, index %d)", ids[i].Level, ids[i].Index))
 		}
 	}
 	return out, nil
@@ -456,9 +457,9 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	t.CreatedAt = decTime(at)
+	t.CreatedAt = sqlcat.DecTime(at)
 	if revoked != nil {
-		t.RevokedAt = decTime(*revoked)
+		t.RevokedAt = sqlcat.DecTime(*revoked)
 	}
 	return &t, nil
 }
@@ -471,9 +472,9 @@ func (rd *reader) Tokens(ctx context.Context) ([]catalog.Token, error) {
 		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked); err != nil {
 			return err
 		}
-		t.CreatedAt = decTime(at)
+		t.CreatedAt = sqlcat.DecTime(at)
 		if revoked != nil {
-			t.RevokedAt = decTime(*revoked)
+			t.RevokedAt = sqlcat.DecTime(*revoked)
 		}
 		return nil
 	})
@@ -493,7 +494,7 @@ func (rd *reader) AuditEvents(ctx context.Context, after int64, limit int) ([]ca
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target, &e.Remote, &e.Outcome, &e.Detail); err != nil {
 			return err
 		}
-		e.At = decTime(at)
+		e.At = sqlcat.DecTime(at)
 		return nil
 	})
 	if err != nil {

@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +11,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 	"github.com/evident-dev/evident/internal/tlog"
 )
 
@@ -103,12 +102,8 @@ type tx struct {
 	// releases caches, per product@version, what InsertSOUP needs: rows are
 	// never changed once written, so the cache cannot go stale.
 	releases map[ref]*releaseKey
-	// The log as this transaction sees it, the only writer: its size (-1:
-	// not read yet) and the nodes read or written, so that a transaction
-	// appending many leaves does not read the tree's right border again for
-	// each one.
-	size  int64
-	nodes map[compact.NodeID][]byte
+	// log is the log as this transaction, the only writer, sees it.
+	log sqlcat.LogCache
 }
 
 var _ catalog.Tx = (*tx)(nil)
@@ -125,8 +120,6 @@ func newTx(ptx pgx.Tx) *tx {
 		reader:   reader{q: ptx},
 		ptx:      ptx,
 		releases: map[ref]*releaseKey{},
-		size:     -1,
-		nodes:    map[compact.NodeID][]byte{},
 	}
 }
 
@@ -183,19 +176,19 @@ func encodeRelease(r *catalog.Release) (*releaseRow, error) {
 	}
 	var row releaseRow
 	var err error
-	if row.manifest, err = encDigest("manifest digest", r.ManifestDigest); err != nil {
+	if row.manifest, err = sqlcat.EncDigest("manifest digest", r.ManifestDigest); err != nil {
 		return nil, err
 	}
-	if row.bundle, err = encDigest("bundle digest", r.BundleDigest); err != nil {
+	if row.bundle, err = sqlcat.EncDigest("bundle digest", r.BundleDigest); err != nil {
 		return nil, err
 	}
-	if row.created, err = encTime("createdAt", r.CreatedAt); err != nil {
+	if row.created, err = sqlcat.EncTime("createdAt", r.CreatedAt); err != nil {
 		return nil, err
 	}
-	if row.accepted, err = encTime("acceptedAt", r.AcceptedAt); err != nil {
+	if row.accepted, err = sqlcat.EncTime("acceptedAt", r.AcceptedAt); err != nil {
 		return nil, err
 	}
-	if row.logIndex, err = encIndex("log index", r.LogIndex); err != nil {
+	if row.logIndex, err = sqlcat.EncIndex("log index", r.LogIndex); err != nil {
 		return nil, err
 	}
 	row.comps = make(map[string]int32, len(r.Components))
@@ -223,7 +216,7 @@ func encodeRelease(r *catalog.Release) (*releaseRow, error) {
 		if err := checkText("artifact name", a.Name); err != nil {
 			return nil, err
 		}
-		d, err := encDigest(fmt.Sprintf("digest of artifact %q", a.Name), a.Digest)
+		d, err := sqlcat.EncDigest(fmt.Sprintf("digest of artifact %q", a.Name), a.Digest)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +226,7 @@ func encodeRelease(r *catalog.Release) (*releaseRow, error) {
 		row.artSize = append(row.artSize, a.Size)
 	}
 	for i, b := range r.Blobs {
-		d, err := encDigest(fmt.Sprintf("blob %d", i+1), b)
+		d, err := sqlcat.EncDigest(fmt.Sprintf("blob %d", i+1), b)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +255,7 @@ func (t *tx) InsertRelease(ctx context.Context, r *catalog.Release) error {
 		return fmt.Errorf("insert release %s: %w", r.Ref(), err)
 	}
 	if existing != nil {
-		d, err := decDigest(existing)
+		d, err := sqlcat.DecDigest(existing)
 		if err != nil {
 			return fmt.Errorf("insert release %s: existing release: %w", r.Ref(), err)
 		}
@@ -396,23 +389,12 @@ func (t *tx) InsertSOUP(ctx context.Context, product, version string, entries []
 // (level 0) and every perfect subtree it closes, bottom up, each with a
 // tlog.HashSize hash. Anything else is an error and stores nothing.
 func (t *tx) LogAppend(ctx context.Context, index uint64, leaf []byte, nodes []tlog.Node) error {
-	i, err := encIndex("log index", index)
+	i, err := sqlcat.EncIndex("log index", index)
 	if err != nil {
 		return fmt.Errorf("log append: %w", err)
 	}
-	// Leaf i closes the subtrees (l, i>>l) for l = 0 .. the trailing ones of i.
-	if want := bits.TrailingZeros64(^index) + 1; len(nodes) != want {
-		return fmt.Errorf("log append at %d: got %d nodes, want the %d this leaf completes", index, len(nodes), want)
-	}
-	for l, n := range nodes {
-		if want := compact.NewNodeID(uint(l), index>>uint(l)); n.ID != want {
-			return fmt.Errorf("log append at %d: node %d is (level %d, index %d), want (level %d, index %d)",
-				index, l, n.ID.Level, n.ID.Index, want.Level, want.Index)
-		}
-		if len(n.Hash) != tlog.HashSize {
-			return fmt.Errorf("log append at %d: node (level %d, index %d) has a %d-byte hash, want %d",
-				index, n.ID.Level, n.ID.Index, len(n.Hash), tlog.HashSize)
-		}
+	if err := sqlcat.CheckAppend(index, nodes); err != nil {
+		return err
 	}
 	if err := t.usable(); err != nil {
 		return fmt.Errorf("log append at %d: %w", index, err)
@@ -441,49 +423,20 @@ func (t *tx) LogAppend(ctx context.Context, index uint64, leaf []byte, nodes []t
 	if err != nil {
 		return fmt.Errorf("log append at %d: %w", index, err)
 	}
-	t.size = i + 1
-	for _, n := range nodes {
-		t.nodes[n.ID] = bytes.Clone(n.Hash)
-	}
+	t.log.Appended(index, nodes)
 	return nil
 }
 
 // LogSize implements tlog.Reader, reading the size once per transaction:
 // the transaction holds the writers' lock, so nobody else appends.
 func (t *tx) LogSize(ctx context.Context) (uint64, error) {
-	if t.size < 0 {
-		n, err := t.reader.LogSize(ctx)
-		if err != nil {
-			return 0, err
-		}
-		t.size = int64(n)
-	}
-	return uint64(t.size), nil
+	return t.log.Size(ctx, &t.reader)
 }
 
 // LogNodes implements tlog.Reader, reading each node once per transaction.
 // Stored nodes never change, and this transaction is the only writer.
 func (t *tx) LogNodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
-	var missing []compact.NodeID
-	for _, id := range ids {
-		if _, ok := t.nodes[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		hashes, err := t.reader.LogNodes(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, id := range missing {
-			t.nodes[id] = hashes[i]
-		}
-	}
-	out := make([][]byte, len(ids))
-	for i, id := range ids {
-		out[i] = bytes.Clone(t.nodes[id])
-	}
-	return out, nil
+	return t.log.Nodes(ctx, &t.reader, ids)
 }
 
 // InsertToken implements catalog.Tx. The same hash or the same ID twice: an
@@ -501,7 +454,7 @@ func (t *tx) InsertToken(ctx context.Context, tok catalog.Token) error {
 	if err := checkText("token field", tok.ID, tok.Name, tok.Role); err != nil {
 		return fmt.Errorf("insert token: %w", err)
 	}
-	at, err := encTime("createdAt", tok.CreatedAt)
+	at, err := sqlcat.EncTime("createdAt", tok.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert token %s: %w", tok.ID, err)
 	}
@@ -540,7 +493,7 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	if err := checkText("token ID", id); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
-	n, err := encTime("revokedAt", at)
+	n, err := sqlcat.EncTime("revokedAt", at)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -564,7 +517,7 @@ func (t *tx) AppendAudit(ctx context.Context, e catalog.AuditEvent) error {
 	if err := checkText("audit field", e.Actor, e.Action, e.Target, e.Remote, e.Outcome, e.Detail); err != nil {
 		return fmt.Errorf("append audit event: %w", err)
 	}
-	at, err := encTime("time", e.At)
+	at, err := sqlcat.EncTime("time", e.At)
 	if err != nil {
 		return fmt.Errorf("append audit event %s: %w", e.Action, err)
 	}

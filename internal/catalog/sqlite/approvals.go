@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 )
 
 const (
@@ -37,7 +38,7 @@ func (rd *reader) Approvers(ctx context.Context) ([]catalog.Approver, error) {
 		if err := rows.Scan(&a.ID, &a.Name, &a.Role, &a.KeyID, &a.PublicKey, &a.Issuer, &a.Subject, &at); err != nil {
 			return nil, fmt.Errorf("approvers: %w", err)
 		}
-		a.CreatedAt = decTime(at)
+		a.CreatedAt = sqlcat.DecTime(at)
 		out = append(out, a)
 	}
 	if err := closeRows(rows); err != nil {
@@ -63,13 +64,13 @@ func (rd *reader) Approvals(ctx context.Context, product, version string) ([]cat
 			&a.Authentication, &a.Meaning, &a.Comment, &signed, &ts, &accepted, &idx); err != nil {
 			return nil, fmt.Errorf("approvals of %s@%s: %w", product, version, err)
 		}
-		if a.ManifestDigest, err = decDigest(md); err != nil {
+		if a.ManifestDigest, err = sqlcat.DecDigest(md); err != nil {
 			return nil, err
 		}
-		if a.BundleDigest, err = decDigest(bd); err != nil {
+		if a.BundleDigest, err = sqlcat.DecDigest(bd); err != nil {
 			return nil, err
 		}
-		a.SignedAt, a.AcceptedAt, a.Timestamped, a.LogIndex = decTime(signed), decTime(accepted), ts == 1, uint64(idx)
+		a.SignedAt, a.AcceptedAt, a.Timestamped, a.LogIndex = sqlcat.DecTime(signed), sqlcat.DecTime(accepted), ts == 1, uint64(idx)
 		out = append(out, a)
 	}
 	if err := closeRows(rows); err != nil {
@@ -88,7 +89,7 @@ func (t *tx) InsertApprover(ctx context.Context, a catalog.Approver) error {
 	case a.KeyID != "" && len(a.PublicKey) == 0:
 		return fmt.Errorf("insert approver %s: the key ID is set but the public key is missing", a.ID)
 	}
-	at, err := encTime("createdAt", a.CreatedAt)
+	at, err := sqlcat.EncTime("createdAt", a.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert approver %s: %w", a.ID, err)
 	}
@@ -114,23 +115,23 @@ func (t *tx) InsertApprover(ctx context.Context, a catalog.Approver) error {
 
 // InsertApproval implements catalog.Tx.
 func (t *tx) InsertApproval(ctx context.Context, a catalog.ApprovalRecord) error {
-	md, err := encDigest("manifest digest", a.ManifestDigest)
+	md, err := sqlcat.EncDigest("manifest digest", a.ManifestDigest)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	bd, err := encDigest("bundle digest", a.BundleDigest)
+	bd, err := sqlcat.EncDigest("bundle digest", a.BundleDigest)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	signed, err := encTime("signedAt", a.SignedAt)
+	signed, err := sqlcat.EncTime("signedAt", a.SignedAt)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	accepted, err := encTime("acceptedAt", a.AcceptedAt)
+	accepted, err := sqlcat.EncTime("acceptedAt", a.AcceptedAt)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}
-	idx, err := encIndex("log index", a.LogIndex)
+	idx, err := sqlcat.EncIndex("log index", a.LogIndex)
 	if err != nil {
 		return fmt.Errorf("insert approval: %w", err)
 	}

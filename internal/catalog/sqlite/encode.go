@@ -3,77 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"fmt"
-	"math"
 	"sync"
-	"time"
-
-	"github.com/evident-dev/evident/internal/catalog"
-	"github.com/evident-dev/evident/internal/digest"
-	"github.com/evident-dev/evident/internal/tlog"
 )
-
-// zeroTime is how the zero time.Time is stored: below every real time.
-const zeroTime = math.MinInt64
-
-// Times are stored as nanoseconds since the epoch; these are the limits
-// (years 1677 to 2262).
-var (
-	minTime = time.Unix(0, math.MinInt64+1)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// encTime returns t as stored. field names the value in the error.
-func encTime(field string, t time.Time) (int64, error) {
-	if t.IsZero() {
-		return zeroTime, nil
-	}
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, fmt.Errorf("%s %s is outside the range the catalog stores (%d to %d)",
-			field, t.Format(time.RFC3339Nano), minTime.Year(), maxTime.Year())
-	}
-	return t.UnixNano(), nil
-}
-
-// decTime is encTime's inverse; the result is in UTC.
-func decTime(n int64) time.Time {
-	if n == zeroTime {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-// encDigest returns the raw sum of d; the zero digest is an error.
-func encDigest(field string, d digest.Digest) ([]byte, error) {
-	if d.IsZero() {
-		return nil, fmt.Errorf("%s is empty", field)
-	}
-	return d.Bytes(), nil
-}
-
-// decDigest is encDigest's inverse.
-func decDigest(b []byte) (digest.Digest, error) {
-	if len(b) != 32 {
-		return digest.Digest{}, fmt.Errorf("stored digest has %d bytes, want 32", len(b))
-	}
-	return digest.Parse(hex.EncodeToString(b))
-}
-
-// encIndex returns a log position as SQLite's signed INTEGER.
-func encIndex(field string, i uint64) (int64, error) {
-	if i > math.MaxInt64 {
-		return 0, fmt.Errorf("%s %d is beyond the largest the catalog stores", field, i)
-	}
-	return int64(i), nil
-}
-
-// logNotFound is a missing leaf or node: catalog.ErrNotFound, and
-// tlog.ErrNotFound for the log's algorithm.
-type logNotFound struct{ what string }
-
-func (e *logNotFound) Error() string   { return e.what + ": not found" }
-func (e *logNotFound) Unwrap() []error { return []error{catalog.ErrNotFound, tlog.ErrNotFound} }
 
 // preparer is what statements are prepared on: the read pool, the write
 // transaction, or a read transaction.

@@ -9,6 +9,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 	"github.com/evident-dev/evident/internal/digest"
 )
 
@@ -87,13 +88,13 @@ func scanRelease(sc interface{ Scan(...any) error }) (id int64, r catalog.Releas
 	if err := sc.Scan(&id, &r.Product, &r.Version, &md, &bd, &r.SafetyClass, &created, &accepted, &r.Signer, &index); err != nil {
 		return 0, r, err
 	}
-	if r.ManifestDigest, err = decDigest(md); err != nil {
+	if r.ManifestDigest, err = sqlcat.DecDigest(md); err != nil {
 		return 0, r, fmt.Errorf("release %s: manifest digest: %w", r.Ref(), err)
 	}
-	if r.BundleDigest, err = decDigest(bd); err != nil {
+	if r.BundleDigest, err = sqlcat.DecDigest(bd); err != nil {
 		return 0, r, fmt.Errorf("release %s: bundle digest: %w", r.Ref(), err)
 	}
-	r.CreatedAt, r.AcceptedAt, r.LogIndex = decTime(created), decTime(accepted), uint64(index)
+	r.CreatedAt, r.AcceptedAt, r.LogIndex = sqlcat.DecTime(created), sqlcat.DecTime(accepted), uint64(index)
 	return id, r, nil
 }
 
@@ -146,7 +147,7 @@ func (rd *reader) loadParts(ctx context.Context, id int64, r *catalog.Release) e
 			rows.Close()
 			return fmt.Errorf("release %s: artifacts: %w", r.Ref(), err)
 		}
-		if a.Digest, err = decDigest(d); err != nil {
+		if a.Digest, err = sqlcat.DecDigest(d); err != nil {
 			rows.Close()
 			return fmt.Errorf("release %s: artifact %s: %w", r.Ref(), a.Name, err)
 		}
@@ -165,7 +166,7 @@ func (rd *reader) loadParts(ctx context.Context, id int64, r *catalog.Release) e
 			rows.Close()
 			return fmt.Errorf("release %s: blobs: %w", r.Ref(), err)
 		}
-		d, err := decDigest(b)
+		d, err := sqlcat.DecDigest(b)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("release %s: blob: %w", r.Ref(), err)
@@ -219,7 +220,7 @@ func (rd *reader) Products(ctx context.Context) ([]catalog.Product, error) {
 		if err := rows.Scan(&p.Name, &p.Releases, &p.LatestVersion, &at); err != nil {
 			return nil, fmt.Errorf("products: %w", err)
 		}
-		p.LatestAt = decTime(at)
+		p.LatestAt = sqlcat.DecTime(at)
 		out = append(out, p)
 	}
 	if err := closeRows(rows); err != nil {
@@ -230,7 +231,7 @@ func (rd *reader) Products(ctx context.Context) ([]catalog.Product, error) {
 
 // FindArtifact implements catalog.Reader. Hits are in log order.
 func (rd *reader) FindArtifact(ctx context.Context, d digest.Digest) ([]catalog.ArtifactHit, error) {
-	b, err := encDigest("artifact digest", d)
+	b, err := sqlcat.EncDigest("artifact digest", d)
 	if err != nil {
 		return nil, fmt.Errorf("find artifact: %w", err)
 	}
@@ -368,14 +369,14 @@ func (rd *reader) LogSize(ctx context.Context) (uint64, error) {
 // LogLeaf implements tlog.Reader. A missing leaf is an error wrapping both
 // catalog.ErrNotFound and tlog.ErrNotFound.
 func (rd *reader) LogLeaf(ctx context.Context, index uint64) ([]byte, error) {
-	i, err := encIndex("log leaf", index)
+	i, err := sqlcat.EncIndex("log leaf", index)
 	if err != nil {
-		return nil, &logNotFound{what: fmt.Sprintf("log leaf %d", index)}
+		return nil, sqlcat.LogNotFound(fmt.Sprintf("log leaf %d", index))
 	}
 	var data []byte
 	err = rd.st.scanOne(ctx, sqlLogLeaf, []any{i}, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &logNotFound{what: fmt.Sprintf("log leaf %d", index)}
+		return nil, sqlcat.LogNotFound(fmt.Sprintf("log leaf %d", index))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log leaf %d: %w", index, err)
@@ -391,13 +392,13 @@ func (rd *reader) LogLeaf(ctx context.Context, index uint64) ([]byte, error) {
 func (rd *reader) LogNodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		idx, err := encIndex("log node index", id.Index)
+		idx, err := sqlcat.EncIndex("log node index", id.Index)
 		if err != nil || id.Level > 63 {
-			return nil, &logNotFound{what: fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index)}
+			return nil, sqlcat.LogNotFound(fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index))
 		}
 		err = rd.st.scanOne(ctx, sqlLogNode, []any{int64(id.Level), idx}, &out[i])
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, &logNotFound{what: fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index)}
+			return nil, sqlcat.LogNotFound(fmt.Sprintf("log node (level %d, index %d)", id.Level, id.Index))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("log node (level %d, index %d): %w", id.Level, id.Index, err)
@@ -421,9 +422,9 @@ func (rd *reader) Token(ctx context.Context, hash []byte) (*catalog.Token, error
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	t.CreatedAt = decTime(at)
+	t.CreatedAt = sqlcat.DecTime(at)
 	if revoked.Valid {
-		t.RevokedAt = decTime(revoked.Int64)
+		t.RevokedAt = sqlcat.DecTime(revoked.Int64)
 	}
 	return &t, nil
 }
@@ -443,9 +444,9 @@ func (rd *reader) Tokens(ctx context.Context) ([]catalog.Token, error) {
 		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &at, &revoked); err != nil {
 			return nil, fmt.Errorf("tokens: %w", err)
 		}
-		t.CreatedAt = decTime(at)
+		t.CreatedAt = sqlcat.DecTime(at)
 		if revoked.Valid {
-			t.RevokedAt = decTime(revoked.Int64)
+			t.RevokedAt = sqlcat.DecTime(revoked.Int64)
 		}
 		out = append(out, t)
 	}
@@ -472,7 +473,7 @@ func (rd *reader) AuditEvents(ctx context.Context, after int64, limit int) ([]ca
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target, &e.Remote, &e.Outcome, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit events: %w", err)
 		}
-		e.At = decTime(at)
+		e.At = sqlcat.DecTime(at)
 		out = append(out, e)
 	}
 	if err := closeRows(rows); err != nil {

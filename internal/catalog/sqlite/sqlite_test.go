@@ -17,6 +17,7 @@ import (
 
 	"github.com/evident-dev/evident/internal/catalog"
 	"github.com/evident-dev/evident/internal/catalog/catalogtest"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 	"github.com/evident-dev/evident/internal/digest"
 	"github.com/evident-dev/evident/internal/tlog"
 )
@@ -77,13 +78,13 @@ func TestReopen(t *testing.T) {
 			versions = append(versions, v)
 		}
 		rows.Close()
-		ms, err := migrations()
+		ms, err := sqlcat.Migrations(migrationFS)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var want []int
 		for _, m := range ms {
-			want = append(want, m.version)
+			want = append(want, m.Version)
 		}
 		if diff := cmp.Diff(want, versions); diff != "" {
 			t.Errorf("schema_migrations (-want +got):\n%s", diff)
@@ -116,7 +117,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		}
 	}
 	// The refusal changed nothing: the known migrations and the future one.
-	known, err := migrations()
+	known, err := sqlcat.Migrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,23 +481,23 @@ func TestTimes(t *testing.T) {
 		{"zero", time.Time{}, false},
 		{"epoch", time.Unix(0, 0), false},
 		{"before the epoch", time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC), false},
-		{"earliest", minTime, false},
-		{"latest", maxTime, false},
-		{"too early", minTime.Add(-time.Nanosecond), true},
-		{"too late", maxTime.Add(time.Nanosecond), true},
+		{"earliest", sqlcat.MinTime, false},
+		{"latest", sqlcat.MaxTime, false},
+		{"too early", sqlcat.MinTime.Add(-time.Nanosecond), true},
+		{"too late", sqlcat.MaxTime.Add(time.Nanosecond), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := encTime("t", tt.in)
+			n, err := sqlcat.EncTime("t", tt.in)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("encTime(%v) error = %v, want error %v", tt.in, err, tt.wantErr)
+				t.Fatalf("sqlcat.EncTime(%v) error = %v, want error %v", tt.in, err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
-			got := decTime(n)
+			got := sqlcat.DecTime(n)
 			if !got.Equal(tt.in) || got.IsZero() != tt.in.IsZero() {
-				t.Errorf("decTime(encTime(%v)) = %v", tt.in, got)
+				t.Errorf("sqlcat.DecTime(sqlcat.EncTime(%v)) = %v", tt.in, got)
 			}
 			if !got.IsZero() && got.Location() != time.UTC {
 				t.Errorf("decTime gave %v, want UTC", got.Location())

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/evident-dev/evident/internal/catalog"
+	"github.com/evident-dev/evident/internal/catalog/sqlcat"
 	"github.com/evident-dev/evident/internal/tlog"
 )
 
@@ -64,12 +64,8 @@ type tx struct {
 	// inserted; committed is the DB's cache of those committed before.
 	packages  map[catalog.SOUP]int64
 	committed *packageCache
-	// The log as this transaction sees it, the only writer: its size (-1:
-	// not read yet) and the nodes read or written, so that a transaction
-	// appending many leaves does not read the tree's right border again for
-	// each one.
-	size  int64
-	nodes map[compact.NodeID][]byte
+	// log is the log as this transaction, the only writer, sees it.
+	log sqlcat.LogCache
 }
 
 var _ catalog.Tx = (*tx)(nil)
@@ -88,8 +84,6 @@ func newTx(stx *sql.Tx, committed *packageCache) *tx {
 		releases:  map[ref]*releaseKey{},
 		packages:  map[catalog.SOUP]int64{},
 		committed: committed,
-		size:      -1,
-		nodes:     map[compact.NodeID][]byte{},
 	}
 }
 
@@ -204,19 +198,19 @@ func encodeRelease(r *catalog.Release) (*releaseRow, error) {
 	}
 	var row releaseRow
 	var err error
-	if row.manifest, err = encDigest("manifest digest", r.ManifestDigest); err != nil {
+	if row.manifest, err = sqlcat.EncDigest("manifest digest", r.ManifestDigest); err != nil {
 		return nil, err
 	}
-	if row.bundle, err = encDigest("bundle digest", r.BundleDigest); err != nil {
+	if row.bundle, err = sqlcat.EncDigest("bundle digest", r.BundleDigest); err != nil {
 		return nil, err
 	}
-	if row.created, err = encTime("createdAt", r.CreatedAt); err != nil {
+	if row.created, err = sqlcat.EncTime("createdAt", r.CreatedAt); err != nil {
 		return nil, err
 	}
-	if row.accepted, err = encTime("acceptedAt", r.AcceptedAt); err != nil {
+	if row.accepted, err = sqlcat.EncTime("acceptedAt", r.AcceptedAt); err != nil {
 		return nil, err
 	}
-	if row.logIndex, err = encIndex("log index", r.LogIndex); err != nil {
+	if row.logIndex, err = sqlcat.EncIndex("log index", r.LogIndex); err != nil {
 		return nil, err
 	}
 	row.comps = make(map[string]int, len(r.Components))
@@ -234,14 +228,14 @@ func encodeRelease(r *catalog.Release) (*releaseRow, error) {
 		if !ok {
 			return nil, fmt.Errorf("artifact %q belongs to component %q, which the release does not list", a.Name, a.Component)
 		}
-		d, err := encDigest(fmt.Sprintf("digest of artifact %q", a.Name), a.Digest)
+		d, err := sqlcat.EncDigest(fmt.Sprintf("digest of artifact %q", a.Name), a.Digest)
 		if err != nil {
 			return nil, err
 		}
 		row.artComp, row.artDigest = append(row.artComp, pos), append(row.artDigest, d)
 	}
 	for i, b := range r.Blobs {
-		d, err := encDigest(fmt.Sprintf("blob %d", i+1), b)
+		d, err := sqlcat.EncDigest(fmt.Sprintf("blob %d", i+1), b)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +256,7 @@ func (t *tx) InsertRelease(ctx context.Context, r *catalog.Release) error {
 	err = t.st.scanOne(ctx, sqlReleaseExisting, []any{r.Product, r.Version}, &existing)
 	switch {
 	case err == nil:
-		d, derr := decDigest(existing)
+		d, derr := sqlcat.DecDigest(existing)
 		if derr != nil {
 			return fmt.Errorf("insert release %s: existing release: %w", r.Ref(), derr)
 		}
@@ -436,23 +430,12 @@ func (t *tx) InsertSOUP(ctx context.Context, product, version string, entries []
 // (level 0) and every perfect subtree it closes, bottom up, each with a
 // tlog.HashSize hash. Anything else is an error and stores nothing.
 func (t *tx) LogAppend(ctx context.Context, index uint64, leaf []byte, nodes []tlog.Node) error {
-	i, err := encIndex("log index", index)
+	i, err := sqlcat.EncIndex("log index", index)
 	if err != nil {
 		return fmt.Errorf("log append: %w", err)
 	}
-	// Leaf i closes the subtrees (l, i>>l) for l = 0 .. the trailing ones of i.
-	if want := bits.TrailingZeros64(^index) + 1; len(nodes) != want {
-		return fmt.Errorf("log append at %d: got %d nodes, want the %d this leaf completes", index, len(nodes), want)
-	}
-	for l, n := range nodes {
-		if want := compact.NewNodeID(uint(l), index>>uint(l)); n.ID != want {
-			return fmt.Errorf("log append at %d: node %d is (level %d, index %d), want (level %d, index %d)",
-				index, l, n.ID.Level, n.ID.Index, want.Level, want.Index)
-		}
-		if len(n.Hash) != tlog.HashSize {
-			return fmt.Errorf("log append at %d: node (level %d, index %d) has a %d-byte hash, want %d",
-				index, n.ID.Level, n.ID.Index, len(n.Hash), tlog.HashSize)
-		}
+	if err := sqlcat.CheckAppend(index, nodes); err != nil {
+		return err
 	}
 	size, err := t.LogSize(ctx)
 	if err != nil {
@@ -483,48 +466,19 @@ func (t *tx) LogAppend(ctx context.Context, index uint64, leaf []byte, nodes []t
 	if err != nil {
 		return fmt.Errorf("log append at %d: %w", index, err)
 	}
-	t.size = i + 1
-	for _, n := range nodes {
-		t.nodes[n.ID] = bytes.Clone(n.Hash)
-	}
+	t.log.Appended(index, nodes)
 	return nil
 }
 
 // LogSize implements tlog.Reader, reading the size once per transaction.
 func (t *tx) LogSize(ctx context.Context) (uint64, error) {
-	if t.size < 0 {
-		n, err := t.reader.LogSize(ctx)
-		if err != nil {
-			return 0, err
-		}
-		t.size = int64(n)
-	}
-	return uint64(t.size), nil
+	return t.log.Size(ctx, &t.reader)
 }
 
 // LogNodes implements tlog.Reader, reading each node once per transaction.
 // Stored nodes never change, and this transaction is the only writer.
 func (t *tx) LogNodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
-	var missing []compact.NodeID
-	for _, id := range ids {
-		if _, ok := t.nodes[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		hashes, err := t.reader.LogNodes(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, id := range missing {
-			t.nodes[id] = hashes[i]
-		}
-	}
-	out := make([][]byte, len(ids))
-	for i, id := range ids {
-		out[i] = bytes.Clone(t.nodes[id])
-	}
-	return out, nil
+	return t.log.Nodes(ctx, &t.reader, ids)
 }
 
 // InsertToken implements catalog.Tx. The same hash or the same ID twice: an
@@ -539,7 +493,7 @@ func (t *tx) InsertToken(ctx context.Context, tok catalog.Token) error {
 	case tok.Role == "":
 		return fmt.Errorf("insert token %s: the role is empty", tok.ID)
 	}
-	at, err := encTime("createdAt", tok.CreatedAt)
+	at, err := sqlcat.EncTime("createdAt", tok.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert token %s: %w", tok.ID, err)
 	}
@@ -574,7 +528,7 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	if at.IsZero() {
 		return fmt.Errorf("revoke token %s: the time is empty", id)
 	}
-	n, err := encTime("revokedAt", at)
+	n, err := sqlcat.EncTime("revokedAt", at)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -598,7 +552,7 @@ func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 
 // AppendAudit implements catalog.Tx.
 func (t *tx) AppendAudit(ctx context.Context, e catalog.AuditEvent) error {
-	at, err := encTime("time", e.At)
+	at, err := sqlcat.EncTime("time", e.At)
 	if err != nil {
 		return fmt.Errorf("append audit event %s: %w", e.Action, err)
 	}
