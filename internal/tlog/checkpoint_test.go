@@ -221,8 +221,8 @@ func TestKeys(t *testing.T) {
 	}
 
 	// skey: PRIVATE+KEY+<name>+<hash>+<base64>; vkey: <name>+<hash>+<base64>.
-	sParts := strings.Split(skey, "+")
-	vParts := strings.Split(vkey, "+")
+	sParts := strings.SplitN(skey, "+", 5) // the base64 key may hold a "+" too
+	vParts := strings.SplitN(vkey, "+", 3)
 	secret := sParts[4]
 	otherAlg := base64.StdEncoding.EncodeToString(append([]byte{2}, bytes.Repeat([]byte{1}, 32)...))
 	badSigners := map[string]string{
